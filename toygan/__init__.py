@@ -1,0 +1,37 @@
+"""toygan: a small, exact, fast PyTorch toolkit for understanding and running GANs.
+
+Architecture, one module per job:
+data (``mixture``, ``mnist``) -> models -> objectives -> engine -> metrics / theory -> plots -> run.
+"""
+
+from toygan.engine import GANTrainer, History, TrainingDiverged, make_optimizer, resolve_device
+from toygan.metrics import d_deviation, ks_distance, mode_stats, wasserstein1
+from toygan.mixture import GaussianMixture
+from toygan.models import MLP, Discriminator, Generator, NoisePrior
+from toygan.objectives import OBJECTIVES, Objective, get_objective
+from toygan.toy1d import ToyConfig, build_trainer, generate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GANTrainer",
+    "History",
+    "TrainingDiverged",
+    "make_optimizer",
+    "resolve_device",
+    "d_deviation",
+    "ks_distance",
+    "mode_stats",
+    "wasserstein1",
+    "GaussianMixture",
+    "MLP",
+    "Discriminator",
+    "Generator",
+    "NoisePrior",
+    "OBJECTIVES",
+    "Objective",
+    "get_objective",
+    "ToyConfig",
+    "build_trainer",
+    "generate",
+]

@@ -1,0 +1,316 @@
+"""The shared training engine: Algorithm 1 of Goodfellow et al. 2014 (arXiv:1406.2661).
+
+Each training iteration takes k discriminator steps, each on a fresh minibatch of m real samples
+and m noise samples, then one generator step on a fresh noise minibatch. The engine knows nothing
+about 1D mixtures or MNIST: it takes a real-sample source (anything with ``sample(n, generator)``),
+G, D, a noise prior, optimisers and an ``Objective``.
+
+Per-step statistics (d_loss, g_loss, mean D(real), mean D(fake), ||grad_G||) are written into a
+buffer on the training device; the host reads it only every ``sync_every`` steps (progress bar,
+divergence check), never every step. A non-finite statistic raises ``TrainingDiverged``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from toygan.objectives import Objective, get_objective
+
+STAT_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm")
+
+
+class Sampler(Protocol):
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor: ...
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or gradient became NaN/inf; ``step`` is the first bad step."""
+
+    def __init__(self, step: int, name: str) -> None:
+        super().__init__(f"training diverged at step {step}: {name} is not finite")
+        self.step, self.name = step, name
+
+
+def resolve_device(device: str) -> torch.device:
+    """'auto' -> cuda if available else cpu; otherwise the named device (must be available)."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda requested but CUDA is not available")
+    return torch.device(device)
+
+
+def make_optimizer(
+    params, name: str, lr: float, betas: tuple[float, float] = (0.5, 0.999), momentum: float = 0.9
+) -> torch.optim.Optimizer:
+    """'adam' (betas) or 'sgd' (with momentum, as in the paper).
+
+    Uses the fused implementation (one kernel for all parameters) on CPU and CUDA: for the small
+    networks of toygan the per-parameter loop of the default optimiser dominates a step.
+    """
+    params = list(params)
+    fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=fused)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, fused=fused)
+    raise ValueError(f"unknown optimizer {name!r}; choose from ['adam', 'sgd']")
+
+
+def grad_norm(params: Sequence[nn.Parameter]) -> torch.Tensor:
+    """Euclidean norm of all gradients together, as a 0-d tensor (no host sync)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if hasattr(torch.nn.utils, "get_total_norm"):  # torch >= 2.6: one foreach kernel
+        return torch.nn.utils.get_total_norm(grads)
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+
+
+def _clear_grads(params: Sequence[nn.Parameter]) -> None:
+    """``optimizer.zero_grad(set_to_none=True)`` without its profiler bookkeeping."""
+    for p in params:
+        p.grad = None
+
+
+@dataclass
+class History:
+    """Per-step statistics: ``steps`` (n,) and one (n,) array per name in ``STAT_NAMES``."""
+
+    steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    stats: dict[str, np.ndarray] = field(
+        default_factory=lambda: {k: np.zeros(0) for k in STAT_NAMES}
+    )
+
+    def extend(self, steps: np.ndarray, values: np.ndarray) -> None:
+        """Append rows: ``values`` is (n, len(STAT_NAMES))."""
+        self.steps = np.concatenate([self.steps, steps])
+        for i, k in enumerate(STAT_NAMES):
+            self.stats[k] = np.concatenate([self.stats[k], values[:, i]])
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def rows(self) -> list[dict[str, float]]:
+        return [
+            {"step": int(s), **{k: float(self.stats[k][i]) for k in STAT_NAMES}}
+            for i, s in enumerate(self.steps)
+        ]
+
+
+SnapshotCallback = Callable[["GANTrainer", int], None]
+
+
+class GANTrainer:
+    """Algorithm 1 with ``k_steps`` D updates per G update, minibatches of ``batch_size``.
+
+    ``rng`` is the one ``torch.Generator`` all minibatches are drawn from (on the training device),
+    so a run is a function of its seed. ``schedulers`` (anything with ``.step()``) are stepped
+    once per iteration after the G update. ``autocast`` (e.g. ``torch.bfloat16``) enables mixed
+    precision for the forward passes.
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        prior: Sampler,
+        data: Sampler,
+        objective: str | Objective,
+        g_opt: torch.optim.Optimizer,
+        d_opt: torch.optim.Optimizer,
+        *,
+        rng: torch.Generator,
+        k_steps: int = 1,
+        batch_size: int = 128,
+        schedulers: Sequence[Any] = (),
+        autocast: torch.dtype | None = None,
+        prefetch: int = 32,
+    ) -> None:
+        if k_steps < 1 or batch_size < 1 or prefetch < 1:
+            raise ValueError(
+                f"k_steps, batch_size and prefetch must be >= 1, got {k_steps}, {batch_size}, "
+                f"{prefetch}"
+            )
+        self.G, self.D, self.prior, self.data = generator, discriminator, prior, data
+        self.objective = get_objective(objective)
+        self.g_opt, self.d_opt = g_opt, d_opt
+        self.rng, self.k_steps, self.batch_size = rng, k_steps, batch_size
+        self.schedulers = list(schedulers)
+        self.device = rng.device
+        self.autocast = autocast
+        self.step = 0  # generator updates done so far
+        self.history = History()
+        self.prefetch = prefetch
+        self._real: list[torch.Tensor] = []  # prefetched real minibatches, next first
+        self._noise: list[torch.Tensor] = []  # prefetched noise minibatches, next first
+        self._g_params = [p for p in generator.parameters() if p.requires_grad]
+        self._d_params = [p for p in discriminator.parameters() if p.requires_grad]
+
+    def _amp(self):
+        if self.autocast is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast)
+
+    def _next(self, queue: list[torch.Tensor], source: Sampler, per_step: int) -> torch.Tensor:
+        """The next minibatch from ``queue``, refilled with ``prefetch`` steps' worth at once.
+
+        One large draw instead of many small ones: for 1D data the sampling calls are a visible
+        part of a step. The random stream depends only on the seed and ``prefetch``.
+        """
+        if not queue:
+            block = source.sample(self.prefetch * per_step * self.batch_size, self.rng)
+            queue.extend(block.split(self.batch_size))
+            queue.reverse()
+        return queue.pop()
+
+    def sample_real(self) -> torch.Tensor:
+        """A fresh real minibatch (batch_size, *data_shape)."""
+        return self._next(self._real, self.data, self.k_steps)
+
+    def sample_noise(self) -> torch.Tensor:
+        """A fresh noise minibatch (batch_size, noise_dim)."""
+        return self._next(self._noise, self.prior, self.k_steps + 1)
+
+    def d_step(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """One D update on fresh real and noise minibatches.
+
+        Returns the loss (0-d) and the mean D(real), D(fake) as a (2,) tensor, all detached.
+        """
+        m = self.batch_size
+        real = self.sample_real()  # (m, *data_shape)
+        with torch.no_grad(), self._amp():
+            fake = self.G(self.sample_noise()).to(real.dtype)  # (m, *data_shape)
+        with self._amp():
+            logits = self.D(torch.cat([real, fake])).float()  # (2m, 1): one pass for both
+        loss = self.objective.discriminator_loss(logits[:m], logits[m:])
+        if self.objective.d_penalty is not None:
+            loss = loss + self.objective.d_penalty(self.D, real, fake)
+        _clear_grads(self._d_params)
+        loss.backward(inputs=self._d_params)
+        self.d_opt.step()
+        with torch.no_grad():
+            d_means = torch.sigmoid(logits.view(2, m)).mean(1)  # (2,) mean D(real), D(fake)
+        return loss.detach(), d_means
+
+    def g_step(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """One G update on a fresh noise minibatch; returns (loss, ||grad_G||), detached."""
+        with self._amp():
+            logits = self.D(self.G(self.sample_noise())).float()  # (m, 1)
+        loss = self.objective.generator_loss(logits)
+        _clear_grads(self._g_params)
+        # Gradients for G only: D's weights get none, so D's optimiser state is untouched.
+        loss.backward(inputs=self._g_params)
+        norm = grad_norm(self._g_params)
+        self.g_opt.step()
+        return loss.detach(), norm
+
+    def train_step(self) -> torch.Tensor:
+        """One iteration of Algorithm 1; returns the stats (len(STAT_NAMES),) on the device.
+
+        d_loss, D(real) and D(fake) are means over the k D steps (not sums: they do not grow
+        with k).
+        """
+        d_loss, d_means = self.d_step()
+        for _ in range(self.k_steps - 1):
+            more_loss, more_means = self.d_step()
+            d_loss, d_means = d_loss + more_loss, d_means + more_means
+        if self.k_steps > 1:
+            d_loss, d_means = d_loss / self.k_steps, d_means / self.k_steps
+        g_loss, g_norm = self.g_step()
+        for s in self.schedulers:
+            s.step()
+        self.step += 1
+        return torch.stack([d_loss, g_loss, d_means[0], d_means[1], g_norm])
+
+    def train(
+        self,
+        steps: int,
+        *,
+        snapshot_every: int = 0,
+        callbacks: Sequence[SnapshotCallback] = (),
+        progress: bool = True,
+        sync_every: int = 100,
+        desc: str = "training",
+    ) -> History:
+        """Run ``steps`` more iterations; returns (and appends to ``self.history``) their stats.
+
+        Callbacks run as ``cb(trainer, step)`` before the first iteration of a fresh run, every
+        ``snapshot_every`` steps and after the last. Statistics reach the host every
+        ``sync_every`` steps, at snapshots and at the end; a non-finite one raises
+        ``TrainingDiverged`` naming the first bad step (callbacks never see a diverged model).
+        """
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        self.G.train()
+        self.D.train()
+        start, end = self.step, self.step + steps
+        buf = torch.empty(steps, len(STAT_NAMES), device=self.device)
+        done = 0  # rows of buf already moved to self.history
+        out = History()
+        if start == 0:
+            for cb in callbacks:
+                cb(self, 0)
+        bar = tqdm(total=steps, disable=not progress, desc=desc, leave=False, mininterval=0.5)
+        with bar:
+            while self.step < end:
+                row = self.train_step()
+                i = self.step - start  # rows filled so far
+                buf[i - 1] = row
+                snapshot = snapshot_every > 0 and self.step % snapshot_every == 0
+                if i % sync_every == 0 or snapshot or self.step == end:
+                    rows = buf[done:i].cpu().numpy()
+                    self._check_finite(rows, start + done + 1)
+                    steps_arr = np.arange(start + done + 1, start + i + 1)
+                    out.extend(steps_arr, rows)
+                    self.history.extend(steps_arr, rows)
+                    bar.update(i - done)
+                    bar.set_postfix(d_loss=f"{rows[-1, 0]:.3f}", g_loss=f"{rows[-1, 1]:.3f}")
+                    done = i
+                    if snapshot or self.step == end:
+                        for cb in callbacks:
+                            cb(self, self.step)
+        return out
+
+    @staticmethod
+    def _check_finite(rows: np.ndarray, first_step: int) -> None:
+        bad = ~np.isfinite(rows)
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            raise TrainingDiverged(first_step + int(r), STAT_NAMES[int(c)])
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: models, optimisers, schedulers, RNG, step."""
+        state = {
+            "step": self.step,
+            "generator": self.G.state_dict(),
+            "discriminator": self.D.state_dict(),
+            "g_opt": self.g_opt.state_dict(),
+            "d_opt": self.d_opt.state_dict(),
+            "schedulers": [s.state_dict() for s in self.schedulers],
+            "rng": self.rng.get_state(),
+            "prefetched": {"real": list(self._real), "noise": list(self._noise)},
+        }
+        if hasattr(self.data, "state_dict"):
+            state["data"] = self.data.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step = int(state["step"])
+        self.G.load_state_dict(state["generator"])
+        self.D.load_state_dict(state["discriminator"])
+        self.g_opt.load_state_dict(state["g_opt"])
+        self.d_opt.load_state_dict(state["d_opt"])
+        for s, sd in zip(self.schedulers, state["schedulers"], strict=True):
+            s.load_state_dict(sd)
+        self.rng.set_state(state["rng"].cpu() if hasattr(state["rng"], "cpu") else state["rng"])
+        self._real = [t.to(self.device) for t in state["prefetched"]["real"]]
+        self._noise = [t.to(self.device) for t in state["prefetched"]["noise"]]
+        if "data" in state and hasattr(self.data, "load_state_dict"):
+            self.data.load_state_dict(state["data"])

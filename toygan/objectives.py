@@ -1,0 +1,104 @@
+"""GAN objectives as pure functions of discriminator logits, in one registry.
+
+With D(x) = sigmoid(l) and the identities log sigmoid(l) = -softplus(-l),
+log(1 - sigmoid(l)) = -softplus(l) (Goodfellow et al. 2014, arXiv:1406.2661):
+
+- discriminator (ascends V, so minimises -V):
+  L_D = E_real[softplus(-l)] + E_fake[softplus(l)]
+- ``saturating`` generator (the minimax game, descends V):
+  L_G = E_fake[log(1 - D(G(z)))] = E_fake[-softplus(l)]
+- ``nonsaturating`` generator (the paper's section 3 heuristic):
+  L_G = E_fake[-log D(G(z))] = E_fake[softplus(-l)]
+
+Both generator losses share the fixed point p_g = p_data; they differ in gradient when D rejects
+fakes confidently (l << 0): d/dl of -softplus(l) is -sigmoid(l) -> 0, that of softplus(-l) is
+-sigmoid(-l) -> -1. No sigmoid + BCE, no epsilons: softplus is exact and finite for all float32
+logits.
+
+An ``Objective`` is the unit the engine trains with. Later objectives (least squares,
+Wasserstein with gradient penalty, hinge) add an entry; ``d_penalty`` is the hook for terms that
+need D and the samples themselves (a gradient penalty), and is ``None`` for the GAN losses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+LogitLoss = Callable[[torch.Tensor], torch.Tensor]
+
+
+def d_loss_real(logits: torch.Tensor) -> torch.Tensor:
+    """softplus(-l) = -log D(x), per sample, for real samples."""
+    return F.softplus(-logits)
+
+
+def d_loss_fake(logits: torch.Tensor) -> torch.Tensor:
+    """softplus(l) = -log(1 - D(x)), per sample, for generated samples."""
+    return F.softplus(logits)
+
+
+def g_loss_saturating(logits: torch.Tensor) -> torch.Tensor:
+    """-softplus(l) = log(1 - D(G(z))), per sample: the minimax generator loss."""
+    return -F.softplus(logits)
+
+
+def g_loss_nonsaturating(logits: torch.Tensor) -> torch.Tensor:
+    """softplus(-l) = -log D(G(z)), per sample: the non-saturating generator loss."""
+    return F.softplus(-logits)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A pair of per-sample losses on logits; the engine minimises their batch means.
+
+    ``d_real`` and ``d_fake`` make the discriminator loss, ``g`` the generator loss, each mapping
+    logits (batch, 1) to per-sample losses (batch, 1). ``d_penalty(D, real, fake)`` returns an
+    extra scalar D loss (``None``: no penalty).
+    """
+
+    name: str
+    formula: str
+    d_real: LogitLoss
+    d_fake: LogitLoss
+    g: LogitLoss
+    d_penalty: Callable[..., torch.Tensor] | None = None
+
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor):
+        """Scalar L_D from real logits (m, 1) and fake logits (m', 1)."""
+        return self.d_real(real_logits).mean() + self.d_fake(fake_logits).mean()
+
+    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        """Scalar L_G from fake logits (m, 1)."""
+        return self.g(fake_logits).mean()
+
+
+OBJECTIVES: dict[str, Objective] = {
+    "saturating": Objective(
+        "saturating",
+        "G minimises log(1 - D(G(z))) = -softplus(l)",
+        d_loss_real,
+        d_loss_fake,
+        g_loss_saturating,
+    ),
+    "nonsaturating": Objective(
+        "nonsaturating",
+        "G minimises -log D(G(z)) = softplus(-l)",
+        d_loss_real,
+        d_loss_fake,
+        g_loss_nonsaturating,
+    ),
+}
+
+
+def get_objective(name: str | Objective) -> Objective:
+    """Look up an objective by name (or pass one through)."""
+    if isinstance(name, Objective):
+        return name
+    try:
+        return OBJECTIVES[name]
+    except KeyError:
+        raise ValueError(f"unknown objective {name!r}; choose from {sorted(OBJECTIVES)}") from None
