@@ -7,12 +7,17 @@ runs through these two, so a notebook cell and a CLI call with the same config t
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
+import numpy as np
 import torch
 
-from toygan.engine import GANTrainer, make_optimizer, resolve_device
+from toygan import io, metrics, plots
+from toygan.engine import GANTrainer, TrainingDiverged, make_optimizer, resolve_device
 from toygan.mixture import GaussianMixture
 from toygan.models import Discriminator, Generator, NoisePrior
 from toygan.objectives import get_objective
@@ -91,3 +96,88 @@ def generate(trainer: GANTrainer, n: int, seed: int = 12345) -> torch.Tensor:
     x = trainer.G(trainer.prior.sample(n, rng))
     trainer.G.train(was_training)
     return x
+
+
+def _summary(cfg: ToyConfig, snap_metrics: dict[str, Any], seconds: float) -> dict[str, Any]:
+    return {
+        "objective": cfg.objective,
+        "steps": cfg.steps,
+        "seed": cfg.seed,
+        **snap_metrics,
+        "seconds": round(seconds, 3),
+        "steps_per_second": round(cfg.steps / seconds, 1) if seconds > 0 else None,
+    }
+
+
+def run_experiment(
+    cfg: ToyConfig, out: str | Path, progress: bool = True, figures: bool = True
+) -> dict[str, Any]:
+    """Train ``cfg`` and write its results into ``out``; returns the summary.
+
+    Files: ``config.json`` (first, so even a failed run can be re-run), ``metrics.csv`` (one row
+    per step), ``snapshots.csv`` (W1, KS, d_deviation at each snapshot), ``summary.json``,
+    ``samples.npy`` ((n_samples, 1) final generator samples), ``checkpoint.pt`` (rewritten at each
+    snapshot, so a diverging run keeps its last finite one) and, with ``figures``, ``panel.png``,
+    ``strip.png``, ``curves.png`` and ``training.gif``. Every file is written atomically.
+
+    Raises:
+        TrainingDiverged: with the step and the checkpoint kept, if a loss became NaN/inf.
+    """
+    out = Path(out)
+    io.ensure_writable_dir(out)
+    io.write_json(out / "config.json", cfg.to_dict())
+    dist = cfg.mixture()
+    trainer = build_trainer(cfg)
+    real = dist.sample(cfg.n_samples, torch.Generator().manual_seed(cfg.seed + 1)).to(
+        trainer.device
+    )  # (n, 1): one fixed real sample for every snapshot
+    snaps: list[plots.Snapshot] = []
+    callback_seconds = 0.0
+
+    def snapshot(tr: GANTrainer, step: int) -> None:
+        nonlocal callback_seconds
+        t0 = time.perf_counter()
+        fake = generate(tr, cfg.n_samples, seed=cfg.seed + 2)  # (n, 1), the same z every time
+        m = {
+            "w1": metrics.wasserstein1(fake.cpu(), dist),
+            "ks": metrics.ks_distance(fake.cpu(), dist),
+            "d_deviation": metrics.d_deviation(tr.D, real, fake),
+        }
+        snaps.append(plots.take_snapshot(step, tr.D, real, fake, dist, metrics=m))
+        io.save_torch(out / "checkpoint.pt", {"trainer": tr.state_dict(), "config": cfg.to_dict()})
+        callback_seconds += time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    try:
+        trainer.train(
+            cfg.steps,
+            snapshot_every=cfg.snapshot_every,
+            callbacks=[snapshot],
+            progress=progress,
+            desc=f"toygan {cfg.objective}",
+        )
+    except TrainingDiverged as err:
+        io.write_csv(out / "metrics.csv", trainer.history.rows())
+        kept = snaps[-1].step if snaps else 0
+        raise TrainingDiverged(err.step, f"{err.name} (checkpoint of step {kept} kept)") from None
+    seconds = time.perf_counter() - t0 - callback_seconds
+    final = snaps[-1]
+    modes = metrics.mode_stats(final.fake, dist)
+    summary = _summary(
+        cfg,
+        {
+            **{k: round(v, 6) for k, v in final.metrics.items()},
+            "modes_covered": modes["modes_covered"],
+            "n_modes": dist.n_components,
+            "high_quality": round(modes["high_quality"], 6),
+        },
+        seconds,
+    )
+    io.write_csv(out / "metrics.csv", trainer.history.rows())
+    io.write_csv(out / "snapshots.csv", [{"step": s.step, **s.metrics} for s in snaps])
+    io.save_npy(out / "samples.npy", final.fake.astype(np.float32).reshape(-1, 1))
+    if figures:
+        plots.save_figures(snaps, trainer.history, out, cfg.objective)
+        plt.close("all")
+    io.write_json(out / "summary.json", summary)
+    return summary

@@ -1,0 +1,75 @@
+"""1D metrics against brute-force float64 oracles."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import integrate
+
+from toygan import GaussianMixture, d_deviation, ks_distance, mode_stats, wasserstein1
+
+
+def brute_w1(x, m):
+    xs = np.sort(np.asarray(x, dtype=np.float64))
+
+    def gap(t):
+        return abs(np.searchsorted(xs, t, side="right") / len(xs) - float(m.cdf(torch.tensor(t))))
+
+    lo, hi = (
+        min(xs[0], min(m.means) - 12 * max(m.stds)),
+        max(xs[-1], max(m.means) + 12 * max(m.stds)),
+    )
+    return integrate.quad(gap, lo, hi, points=list(xs), limit=2000)[0]
+
+
+def brute_ks(x, m):
+    xs = np.sort(np.asarray(x, dtype=np.float64))
+    n = len(xs)
+    f = m.cdf(torch.from_numpy(xs)).numpy()
+    return max(np.max(np.arange(1, n + 1) / n - f), np.max(f - np.arange(n) / n))
+
+
+samples = st.lists(st.floats(-8, 8), min_size=1, max_size=25)
+mix = st.sampled_from(
+    [
+        GaussianMixture([0.0], [1.0]),
+        GaussianMixture([-2.0, 2.0], [0.5, 0.5]),
+        GaussianMixture([-3.0, 0.0, 4.0], [0.3, 1.0, 0.7], [0.2, 0.5, 0.3]),
+    ]
+)
+
+
+@given(samples, mix)
+@settings(max_examples=25, deadline=None)
+def test_w1_is_exact(x, m):
+    assert wasserstein1(np.array(x), m) == pytest.approx(brute_w1(x, m), abs=1e-6, rel=1e-6)
+
+
+@given(samples, mix)
+def test_ks_matches_the_definition(x, m):
+    assert ks_distance(np.array(x), m) == pytest.approx(brute_ks(x, m), abs=1e-12)
+
+
+def test_w1_of_a_shifted_sample_is_the_shift():
+    m = GaussianMixture([0.0], [1.0])
+    x = m.sample(200_000, torch.Generator().manual_seed(0))
+    assert wasserstein1(x, m) < 0.01
+    assert wasserstein1(x + 0.5, m) == pytest.approx(0.5, abs=0.01)
+
+
+def test_d_deviation_of_constant_discriminators():
+    real, fake = torch.randn(100, 1), torch.randn(100, 1) + 3
+    half = torch.nn.Linear(1, 1)
+    torch.nn.init.zeros_(half.weight), torch.nn.init.zeros_(half.bias)
+    assert d_deviation(half, real, fake) == 0.0
+    torch.nn.init.constant_(half.bias, 50.0)  # D = 1 everywhere
+    assert d_deviation(half, real, fake) == pytest.approx(0.5)
+
+
+def test_mode_stats_counts_modes_and_quality():
+    m = GaussianMixture([-5.0, 0.0, 5.0], [0.5, 0.5, 0.5])
+    x = torch.cat([torch.full((500,), -5.0), torch.full((450,), 0.1), torch.full((50,), 2.5)])
+    s = mode_stats(x, m)
+    assert s["covered"] == [True, True, False] and s["modes_covered"] == 2
+    assert s["high_quality"] == pytest.approx(0.95)
