@@ -4,11 +4,19 @@ Architecture, one module per job:
 data (``mixture``, ``mnist``) -> models -> objectives -> engine -> metrics / theory -> plots -> run.
 """
 
+from toygan.density import SampleDensity
 from toygan.engine import GANTrainer, History, TrainingDiverged, make_optimizer, resolve_device
+from toygan.fit import fit_discriminator
 from toygan.metrics import d_deviation, ks_distance, mode_stats, wasserstein1
 from toygan.mixture import GaussianMixture
 from toygan.models import MLP, Discriminator, Generator, NoisePrior
 from toygan.objectives import OBJECTIVES, Objective, get_objective
+from toygan.theory import (
+    jensen_shannon,
+    optimal_discriminator,
+    value_function,
+    virtual_criterion,
+)
 from toygan.toy1d import ToyConfig, build_trainer, generate
 
 __version__ = "0.1.0"
@@ -34,4 +42,10 @@ __all__ = [
     "ToyConfig",
     "build_trainer",
     "generate",
+    "SampleDensity",
+    "fit_discriminator",
+    "jensen_shannon",
+    "optimal_discriminator",
+    "value_function",
+    "virtual_criterion",
 ]
