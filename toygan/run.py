@@ -40,6 +40,7 @@ CHOICES = {
     "device": ["auto", "cpu", "cuda"],
     "prior": list(PRIORS),
     "activation": sorted(ACTIVATIONS),
+    "lr_decay": ["none", "linear"],
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from torch.optim.lr_scheduler import LinearLR
 
 from toygan import io, metrics, plots
 from toygan.engine import GANTrainer, TrainingDiverged, make_optimizer, resolve_device
@@ -32,24 +33,25 @@ class ToyConfig:
     means: list[float] = field(default_factory=lambda: [-2.0, 2.0])  # mixture component means
     stds: list[float] = field(default_factory=lambda: [0.5, 0.5])  # component stds (> 0)
     weights: list[float] = field(default_factory=lambda: [0.5, 0.5])  # mixing weights (sum 1)
-    noise_dim: int = 1  # dimension of z
+    noise_dim: int = 4  # dimension of z (> 1 gives G a smooth density: no spikes where dG/dz = 0)
     prior: str = "gaussian"  # p_z: gaussian N(0, I) | uniform U(-1, 1)
     g_width: int = 64  # generator hidden units per layer
     g_depth: int = 2  # generator hidden layers
     d_width: int = 64  # discriminator hidden units per layer
     d_depth: int = 2  # discriminator hidden layers
-    activation: str = "leaky_relu"  # hidden activation of both networks
-    steps: int = 4000  # generator updates (iterations of Algorithm 1)
+    activation: str = "silu"  # hidden activation of both networks (smooth: no spiky p_g)
+    steps: int = 6000  # generator updates (iterations of Algorithm 1)
     k_steps: int = 1  # discriminator updates per generator update (k in Algorithm 1)
-    batch_size: int = 128  # minibatch size m, for real and for noise
+    batch_size: int = 512  # minibatch size m, for real and for noise (large: mode balance)
     optimizer: str = "adam"  # adam | sgd (with momentum, as in the paper)
     lr: float = 1e-3  # learning rate of both networks
+    lr_decay: str = "linear"  # none | linear: both learning rates fall linearly to 0 at the end
     beta1: float = 0.5  # Adam beta1
     beta2: float = 0.999  # Adam beta2
     momentum: float = 0.9  # SGD momentum
     seed: int = 0  # seeds every random draw of the run (one torch.Generator)
     device: str = "auto"  # auto | cpu | cuda
-    snapshot_every: int = 250  # steps between snapshots (metrics, figures, checkpoint)
+    snapshot_every: int = 400  # steps between snapshots (metrics, figures, checkpoint)
     n_samples: int = 10_000  # generator samples for metrics and samples.npy
 
     def mixture(self) -> GaussianMixture:
@@ -73,17 +75,25 @@ def build_trainer(cfg: ToyConfig) -> GANTrainer:
     G = Generator(cfg.noise_dim, 1, cfg.g_width, cfg.g_depth, cfg.activation).to(device)
     D = Discriminator(1, cfg.d_width, cfg.d_depth, cfg.activation).to(device)
     opt = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), momentum=cfg.momentum)
+    g_opt = make_optimizer(G.parameters(), cfg.optimizer, **opt)
+    d_opt = make_optimizer(D.parameters(), cfg.optimizer, **opt)
+    schedulers = []
+    if cfg.lr_decay == "linear":
+        schedulers = [LinearLR(o, 1.0, 0.0, total_iters=cfg.steps) for o in (g_opt, d_opt)]
+    elif cfg.lr_decay != "none":
+        raise ValueError(f"unknown lr_decay {cfg.lr_decay!r}; choose from ['none', 'linear']")
     return GANTrainer(
         G,
         D,
         NoisePrior(cfg.noise_dim, cfg.prior),
         data,
         cfg.objective,
-        make_optimizer(G.parameters(), cfg.optimizer, **opt),
-        make_optimizer(D.parameters(), cfg.optimizer, **opt),
+        g_opt,
+        d_opt,
         rng=torch.Generator(device).manual_seed(cfg.seed),
         k_steps=cfg.k_steps,
         batch_size=cfg.batch_size,
+        schedulers=schedulers,
     )
 
 

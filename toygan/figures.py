@@ -1,0 +1,53 @@
+"""Regenerate the committed figures of the README: ``python -m toygan.figures [--only ...]``.
+
+Every figure in ``figures/`` comes from a fixed-seed run of the library's own functions, so the
+README's pictures are reproducible by this one command (``--only`` picks some of them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from toygan.toy1d import ToyConfig, run_experiment
+
+
+def gan1d(out: Path) -> list[Path]:
+    """The default 1D run (``python -m toygan.run --objective nonsaturating --seed 0``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run_experiment(ToyConfig(objective="nonsaturating", seed=0, device="cpu"), tmp)
+        paths = []
+        for name in ("panel.png", "strip.png", "curves.png", "training.gif"):
+            paths.append(Path(shutil.copy(Path(tmp) / name, out / f"gan1d_{name}")))
+    return paths
+
+
+def _module_figures(module: str) -> Callable[[Path], list[Path]]:
+    return lambda out: importlib.import_module(module).write_figures(out)
+
+
+MAKERS: dict[str, Callable[[Path], list[Path]]] = {
+    "1d": gan1d,
+    "theory": _module_figures("toygan.plots_theory"),
+    "compare": _module_figures("toygan.plots_compare"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m toygan.figures", description=__doc__)
+    parser.add_argument("--only", nargs="+", choices=list(MAKERS), default=list(MAKERS))
+    parser.add_argument("--out", type=Path, default=Path("figures"))
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in args.only:
+        for path in MAKERS[name](args.out):
+            print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
