@@ -6,9 +6,12 @@ data (``mixture``, ``mnist``) -> models -> objectives -> engine -> metrics / the
 
 from toygan.density import SampleDensity
 from toygan.engine import GANTrainer, History, TrainingDiverged, make_optimizer, resolve_device
+from toygan.evaluate import evaluate_run
 from toygan.fit import fit_discriminator
 from toygan.metrics import d_deviation, ks_distance, mode_stats, wasserstein1
 from toygan.mixture import GaussianMixture
+from toygan.mnist import MnistSource, load_mnist
+from toygan.mnist_run import MnistConfig, run_mnist
 from toygan.models import MLP, Discriminator, Generator, NoisePrior
 from toygan.objectives import OBJECTIVES, Objective, get_objective
 from toygan.theory import (
@@ -48,4 +51,9 @@ __all__ = [
     "optimal_discriminator",
     "value_function",
     "virtual_criterion",
+    "MnistSource",
+    "load_mnist",
+    "MnistConfig",
+    "run_mnist",
+    "evaluate_run",
 ]

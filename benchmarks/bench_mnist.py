@@ -1,0 +1,150 @@
+"""Images per second of toygan's MNIST training against a plain seed-style loop.
+
+Both train the ``modern`` preset's architecture (G 100-256-512-1024-784 tanh, D 784-1024-512-
+256-1, LeakyReLU 0.2, dropout 0.3) with Adam(2e-4, betas (0.5, 0.999)), k = 1, the same batch
+size, on the same device, in the same process, timed in alternating blocks; the best block is
+reported (like ``timeit``: on a shared machine the other blocks measure the neighbours), with
+the process CPU time per image beside it.
+
+The seed-style loop is what users start from: a DataLoader over a TensorDataset, ``nn.Sigmoid``
++ ``nn.BCELoss``, separate D passes on real and fake, ``.item()`` every step, default Adam.
+toygan: the dataset on the device, permutation batches, one D pass on real+fake, logits with
+softplus losses, fused Adam, no gradients for D's weights in the G step, statistics read every
+100 steps.
+
+    python benchmarks/bench_mnist.py --data-dir ../shared/data/mnist --split test --limit 9000
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from toygan.engine import resolve_device
+from toygan.mnist import load_mnist, to_pixels
+from toygan.mnist_run import MnistConfig, build_trainer
+
+
+def seed_models(device) -> tuple[nn.Module, nn.Module]:
+    """The same architecture as toygan's ``modern`` preset, written the seed way."""
+    G = nn.Sequential(
+        nn.Linear(100, 256), nn.LeakyReLU(0.2), nn.Linear(256, 512), nn.LeakyReLU(0.2),
+        nn.Linear(512, 1024), nn.LeakyReLU(0.2), nn.Linear(1024, 784), nn.Tanh(),
+    )  # fmt: skip
+    D = nn.Sequential(
+        nn.Linear(784, 1024), nn.LeakyReLU(0.2), nn.Dropout(0.3),
+        nn.Linear(1024, 512), nn.LeakyReLU(0.2), nn.Dropout(0.3),
+        nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Dropout(0.3),
+        nn.Linear(256, 1), nn.Sigmoid(),
+    )  # fmt: skip
+    return G.to(device), D.to(device)
+
+
+class SeedLoop:
+    """A seed-style training loop, stepped ``steps`` iterations at a time."""
+
+    def __init__(self, data: torch.Tensor, batch_size: int, device) -> None:
+        self.device, self.m = device, batch_size
+        self.G, self.D = seed_models(device)
+        self.g_opt = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.d_opt = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.loss = nn.BCELoss()
+        self.loader = DataLoader(
+            TensorDataset(data.cpu()), batch_size, shuffle=True, drop_last=True
+        )
+        self.batches = iter(self.loader)
+        self.d_losses: list[float] = []
+        self.g_losses: list[float] = []
+
+    def run(self, steps: int) -> None:
+        ones = torch.ones(self.m, 1, device=self.device)
+        zeros = torch.zeros(self.m, 1, device=self.device)
+        for _ in range(steps):
+            try:
+                (real,) = next(self.batches)
+            except StopIteration:
+                self.batches = iter(self.loader)
+                (real,) = next(self.batches)
+            real = real.to(self.device)
+            fake = self.G(torch.randn(self.m, 100, device=self.device))
+            self.d_opt.zero_grad()
+            d_loss = self.loss(self.D(real), ones) + self.loss(self.D(fake.detach()), zeros)
+            d_loss.backward()
+            self.d_opt.step()
+            self.g_opt.zero_grad()
+            g_loss = self.loss(self.D(fake), ones)
+            g_loss.backward()
+            self.g_opt.step()
+            self.d_losses.append(d_loss.item())
+            self.g_losses.append(g_loss.item())
+
+
+def sync(device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", default="", help="folder of the IDX files (default: cache)")
+    p.add_argument("--split", default="test", choices=["train", "test"], help="default: test")
+    p.add_argument("--limit", type=int, default=9000, help="first N images (default: 9000)")
+    p.add_argument("--batch-size", type=int, default=0, help="0: the modern preset's (32)")
+    p.add_argument("--steps", type=int, default=30, help="iterations per timed block")
+    p.add_argument("--repeats", type=int, default=5, help="alternating timed blocks per loop")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    args = p.parse_args(argv)
+    cfg = MnistConfig(
+        split=args.split, limit=args.limit, data_dir=args.data_dir, device=args.device,
+        batch_size=args.batch_size, progress=False,
+    )  # fmt: skip
+    device = resolve_device(args.device)
+    trainer, _ = build_trainer(cfg)
+    images = load_mnist(args.split, args.data_dir or None, args.limit)
+    seed = SeedLoop(to_pixels(images, (-1.0, 1.0), "cpu"), trainer.batch_size, device)
+
+    def timed(fn) -> tuple[float, float]:
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        sync(device)
+        return time.perf_counter() - t0, time.process_time() - c0
+
+    loops = {
+        "toygan": lambda: trainer.train(args.steps, progress=False),
+        "seed-style": lambda: seed.run(args.steps),
+    }
+
+    trainer.train(5, progress=False)  # warm-up (allocator, kernels)
+    seed.run(5)
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k in loops}
+    for _ in range(args.repeats):
+        for name, fn in loops.items():
+            times[name].append(timed(fn))
+    m = trainer.batch_size
+    ips = {k: args.steps * m / min(w for w, _ in v) for k, v in times.items()}
+    cpu_ms = {
+        k: 1e3 * statistics.median(c for _, c in v) / (args.steps * m) for k, v in times.items()
+    }
+    print(
+        f"device={device} threads={torch.get_num_threads()} batch={m} steps/block={args.steps} "
+        f"repeats={args.repeats} data={args.split}[0:{len(images)}]"
+    )
+    for k, v in ips.items():
+        walls = np.round([w for w, _ in times[k]], 2).tolist()
+        print(
+            f"{k:>10}: {v:8.1f} images/s (best block; blocks {walls} s), "
+            f"{cpu_ms[k]:.2f} ms CPU time per image (median)"
+        )
+    print(f"ratio toygan / seed-style: {ips['toygan'] / ips['seed-style']:.2f}x images/s, ", end="")
+    print(f"{cpu_ms['seed-style'] / cpu_ms['toygan']:.2f}x CPU time per image")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

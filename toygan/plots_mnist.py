@@ -1,0 +1,177 @@
+"""Figures of an MNIST run: sample grids, loss and mean-D curves, digit histogram, GIF.
+
+Plot data are plain arrays (samples (n, 784) in [0, 1], per-step statistics, digit counts); the
+``draw_*`` functions take an ``ax`` and return it; the ``save_*`` functions write one file each
+through ``toygan.io`` and close their figure. ``write_figures(run_dir, out_dir)`` makes the
+committed ``mnist_*`` figures from a finished run directory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.animation import FuncAnimation, PillowWriter
+
+from toygan.io import atomic_path, save_figure
+
+FAKE_COLOR, REAL_COLOR, D_REAL_COLOR = "#2ca02c", "0.3", "#1f77b4"
+
+
+def image_grid(samples: np.ndarray, ncol: int = 10, pad: int = 2) -> np.ndarray:
+    """Tile samples (n, 784) in [0, 1] into one (H, W) image, ``ncol`` digits per row."""
+    n = len(samples)
+    nrow = -(-n // ncol)
+    cell = 28 + pad
+    out = np.ones((nrow * cell + pad, ncol * cell + pad), dtype=np.float32)
+    for i, img in enumerate(np.asarray(samples, dtype=np.float32).reshape(n, 28, 28)):
+        r, c = divmod(i, ncol)
+        out[pad + r * cell : pad + r * cell + 28, pad + c * cell : pad + c * cell + 28] = img
+    return out  # (H, W), 1 = white border
+
+
+def draw_grid(ax, samples: np.ndarray, title: str = "", ncol: int = 10):
+    """Samples (n, 784) in [0, 1] as a grid, white digits on black."""
+    ax.imshow(image_grid(samples, ncol), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=9)
+    return ax
+
+
+def smooth(y: np.ndarray, window: int) -> np.ndarray:
+    """Moving average (same length; shorter window at the start)."""
+    window = max(1, min(window, len(y)))
+    c = np.cumsum(np.insert(np.asarray(y, dtype=np.float64), 0, 0.0))
+    lo = np.maximum(np.arange(1, len(y) + 1) - window, 0)
+    return (c[1:] - c[lo]) / (np.arange(1, len(y) + 1) - lo)
+
+
+def draw_losses(ax, steps: np.ndarray, d_loss: np.ndarray, g_loss: np.ndarray, per_epoch: int):
+    """D and G losses per step (faint) and their moving averages, x in epochs."""
+    x = np.asarray(steps) / per_epoch
+    w = max(1, per_epoch // 5)
+    for y, name, color in ((d_loss, "D loss", D_REAL_COLOR), (g_loss, "G loss", FAKE_COLOR)):
+        ax.plot(x, y, color=color, alpha=0.2, lw=0.6)
+        ax.plot(x, smooth(y, w), color=color, lw=1.5, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend(frameon=False)
+    return ax
+
+
+def draw_mean_d(ax, steps: np.ndarray, d_real: np.ndarray, d_fake: np.ndarray, per_epoch: int):
+    """Mean D(real) and D(fake) per step on [0, 1], with the equilibrium D = 1/2."""
+    x = np.asarray(steps) / per_epoch
+    w = max(1, per_epoch // 5)
+    ax.plot(x, smooth(d_real, w), color=D_REAL_COLOR, label="mean D(real)")
+    ax.plot(x, smooth(d_fake, w), color=FAKE_COLOR, label="mean D(G(z))")
+    ax.axhline(0.5, color="0.5", ls=":", lw=1, label="1/2")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("D")
+    ax.legend(frameon=False, loc="lower left", fontsize=8)
+    return ax
+
+
+def draw_digit_hist(ax, fake_counts: Sequence[float], real_counts: Sequence[float] | None = None):
+    """Fraction of samples the classifier assigns to each digit; real held-out images beside."""
+    digits = np.arange(10)
+    fake = np.asarray(fake_counts, dtype=float)
+    ax.bar(digits - 0.2, fake / fake.sum(), 0.4, color=FAKE_COLOR, label="generated")
+    if real_counts is not None:
+        real = np.asarray(real_counts, dtype=float)
+        ax.bar(digits + 0.2, real / real.sum(), 0.4, color=REAL_COLOR, label="real (held out)")
+    ax.axhline(0.1, color="0.5", ls=":", lw=1, label="uniform")
+    ax.set_xticks(digits)
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("fraction")
+    ax.legend(frameon=False)
+    return ax
+
+
+def save_grid(samples: np.ndarray, path: str | Path, title: str = "") -> Path:
+    fig, ax = plt.subplots(figsize=(4, 4.2))
+    draw_grid(ax, samples, title)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+    return Path(path)
+
+
+def save_curves(history: dict[str, np.ndarray], per_epoch: int, path: str | Path) -> Path:
+    """``history``: 'step', 'd_loss', 'g_loss', 'd_real', 'd_fake' arrays (one row per step)."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
+    s = history["step"]
+    draw_losses(a, s, history["d_loss"], history["g_loss"], per_epoch)
+    draw_mean_d(b, s, history["d_real"], history["d_fake"], per_epoch)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+    return Path(path)
+
+
+def save_strip(grids: np.ndarray, epochs: Sequence[int], path: str | Path, n: int = 6) -> Path:
+    """Up to ``n`` evenly spaced epochs' grids side by side (first 36 digits each)."""
+    idx = np.unique(np.linspace(0, len(grids) - 1, min(n, len(grids))).round().astype(int))
+    fig, axes = plt.subplots(1, len(idx), figsize=(2.2 * len(idx), 2.5), squeeze=False)
+    for ax, i in zip(axes[0], idx, strict=True):
+        draw_grid(ax, grids[i][:36], f"epoch {epochs[i]}", ncol=6)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+    return Path(path)
+
+
+def save_gif(grids: np.ndarray, epochs: Sequence[int], path: str | Path, fps: int = 2) -> Path:
+    """The fixed-noise grid at every epoch, as a GIF (matplotlib PillowWriter, no ffmpeg)."""
+    fig, ax = plt.subplots(figsize=(4, 4.2))
+    img = ax.imshow(image_grid(grids[0]), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    title = ax.set_title("")
+
+    def frame(i):
+        img.set_data(image_grid(grids[i]))
+        title.set_text(f"epoch {epochs[i]}")
+        return img, title
+
+    anim = FuncAnimation(fig, frame, frames=len(grids), blit=False)
+    with atomic_path(path) as tmp:
+        anim.save(tmp, writer=PillowWriter(fps=fps), dpi=80)
+    plt.close(fig)
+    return Path(path)
+
+
+def write_figures(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
+    """The committed figures of a run: ``mnist_samples.png`` (final grid), ``mnist_epochs.png``,
+    ``mnist_curves.png``, ``mnist_training.gif`` and, if evaluated, ``mnist_digits.png``."""
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    grids = np.load(run_dir / "grids.npy")  # (E + 1, n, 784)
+    epochs = list(range(len(grids)))
+    rows = np.genfromtxt(run_dir / "metrics.csv", delimiter=",", names=True)
+    history = {k: rows[k] for k in rows.dtype.names}
+    per_epoch = json.loads((run_dir / "summary.json").read_text())["steps_per_epoch"]
+    made = [
+        save_grid(grids[-1], out_dir / "mnist_samples.png", f"epoch {epochs[-1]} (fixed z)"),
+        save_strip(grids, epochs, out_dir / "mnist_epochs.png"),
+        save_curves(history, per_epoch, out_dir / "mnist_curves.png"),
+        save_gif(grids, epochs, out_dir / "mnist_training.gif"),
+    ]
+    ev = run_dir / "evaluation.json"
+    if ev.exists():
+        r = json.loads(ev.read_text())
+        e, n = r["digits"], r["counts"]
+        fig, ax = plt.subplots(figsize=(5, 3))
+        draw_digit_hist(ax, e["generated_counts"], e["real_counts"])
+        ax.set_title(
+            f"{n['generated']} samples (KL to uniform {e['kl_uniform']:.2f} nats) vs "
+            f"{r['splits']['test']} ({n['test']})",
+            fontsize=8,
+        )
+        fig.tight_layout()
+        made.append(save_figure(fig, out_dir / "mnist_digits.png"))
+        plt.close(fig)
+    return made
