@@ -4,8 +4,16 @@ Architecture, one module per job:
 data (``mixture``, ``mnist``) -> models -> objectives -> engine -> metrics / theory -> plots -> run.
 """
 
+from toygan.compare import COMPARE_DEFAULTS, CompareOptions, compare
 from toygan.density import SampleDensity
 from toygan.engine import GANTrainer, History, TrainingDiverged, make_optimizer, resolve_device
+from toygan.ensemble import (
+    EnsembleTrainer,
+    build_ensemble,
+    member_d_deviation,
+    member_g_grad_norms,
+    sample_members,
+)
 from toygan.evaluate import evaluate_run
 from toygan.fit import fit_discriminator
 from toygan.metrics import d_deviation, ks_distance, mode_stats, wasserstein1
@@ -14,6 +22,7 @@ from toygan.mnist import MnistSource, load_mnist
 from toygan.mnist_run import MnistConfig, run_mnist
 from toygan.models import MLP, Discriminator, Generator, NoisePrior
 from toygan.objectives import OBJECTIVES, Objective, get_objective
+from toygan.saturation import SaturationOptions, saturation_diagnostic
 from toygan.theory import (
     jensen_shannon,
     optimal_discriminator,
@@ -56,4 +65,14 @@ __all__ = [
     "MnistConfig",
     "run_mnist",
     "evaluate_run",
+    "COMPARE_DEFAULTS",
+    "CompareOptions",
+    "compare",
+    "EnsembleTrainer",
+    "build_ensemble",
+    "member_d_deviation",
+    "member_g_grad_norms",
+    "sample_members",
+    "SaturationOptions",
+    "saturation_diagnostic",
 ]

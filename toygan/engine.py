@@ -196,7 +196,9 @@ class GANTrainer:
         loss.backward(inputs=self._d_params)
         self.d_opt.step()
         with torch.no_grad():
-            d_means = torch.sigmoid(logits.view(2, m)).mean(1)  # (2,) mean D(real), D(fake)
+            # (2,) mean D(real), D(fake); reshape, not view(2, m): member-batched ensembles
+            # (toygan.ensemble) pass logits (2m, S, 1)
+            d_means = torch.sigmoid(logits.reshape(2, -1)).mean(1)
         return loss.detach(), d_means
 
     def g_step(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -266,8 +268,12 @@ class GANTrainer:
                 snapshot = snapshot_every > 0 and self.step % snapshot_every == 0
                 if i % sync_every == 0 or snapshot or self.step == end:
                     rows = buf[done:i].cpu().numpy()
-                    self._check_finite(rows, start + done + 1)
                     steps_arr = np.arange(start + done + 1, start + i + 1)
+                    bad = ~np.isfinite(rows)
+                    if bad.any():  # keep the finite steps before the first bad one, then stop
+                        r, c = np.argwhere(bad)[0]
+                        self.history.extend(steps_arr[:r], rows[:r])
+                        raise TrainingDiverged(int(steps_arr[r]), STAT_NAMES[int(c)])
                     out.extend(steps_arr, rows)
                     self.history.extend(steps_arr, rows)
                     bar.update(i - done)
@@ -277,13 +283,6 @@ class GANTrainer:
                         for cb in callbacks:
                             cb(self, self.step)
         return out
-
-    @staticmethod
-    def _check_finite(rows: np.ndarray, first_step: int) -> None:
-        bad = ~np.isfinite(rows)
-        if bad.any():
-            r, c = np.argwhere(bad)[0]
-            raise TrainingDiverged(first_step + int(r), STAT_NAMES[int(c)])
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly: models, optimisers, schedulers, RNG, step."""

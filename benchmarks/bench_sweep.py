@@ -1,0 +1,89 @@
+"""Speed of the vectorised multi-seed sweep against the plain seed-style loop.
+
+Trains ``--seeds`` 1D GANs at once (``toygan.ensemble``, the plain loop's settings: width 64,
+depth 2, batch 128, k = 1, Adam) and the plain loop of ``plain_loops.py`` on one seed, in the same
+process, and prints model-steps per second of each and their ratio (target: >= 20x, i.e. 64 seeds
+x 2000 steps in at most ~3x the wall time of one plain run).
+
+    python benchmarks/bench_sweep.py [--seeds 64] [--steps 2000] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from plain_loops import plain_1d_steps_per_second  # noqa: E402
+
+from toygan.ensemble import build_ensemble  # noqa: E402
+from toygan.toy1d import ToyConfig  # noqa: E402
+
+TARGET = 20.0
+# the plain loop's architecture and settings (pinned: ToyConfig's defaults may change)
+PLAIN_MATCH = dict(
+    noise_dim=1,
+    activation="leaky_relu",
+    g_width=64,
+    g_depth=2,
+    d_width=64,
+    d_depth=2,
+    batch_size=128,
+    k_steps=1,
+    optimizer="adam",
+    lr=1e-3,
+    beta1=0.5,
+    beta2=0.999,
+    lr_decay="none",
+    means=[-2.0, 2.0],
+    stds=[0.5, 0.5],
+    weights=[0.5, 0.5],
+)
+
+
+def ensemble_model_steps_per_second(seeds: int, steps: int, device: str = "cpu") -> float:
+    """Members x iterations per second of one vectorised sweep (after 20 warm-up steps)."""
+    known = {f.name for f in dataclasses.fields(ToyConfig)}
+    cfg = ToyConfig(device=device, **{k: v for k, v in PLAIN_MATCH.items() if k in known})
+    trainer = build_ensemble(cfg, range(seeds))
+    trainer.train(20, progress=False)
+    if trainer.device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    trainer.train(steps, progress=False, sync_every=max(steps, 100))
+    if trainer.device.type == "cuda":
+        torch.cuda.synchronize()
+    return seeds * steps / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", type=int, default=64, help="members of the sweep (default: 64)")
+    p.add_argument("--steps", type=int, default=2000, help="iterations (default: 2000)")
+    p.add_argument("--device", default="cpu", help="device of the sweep (default: cpu)")
+    args = p.parse_args(argv)
+    plain = plain_1d_steps_per_second(steps=args.steps)
+    sweep = ensemble_model_steps_per_second(args.seeds, args.steps, args.device)
+    plain_again = plain_1d_steps_per_second(steps=args.steps)  # brackets the sweep: load drifts
+    plain = 0.5 * (plain + plain_again)
+    ratio = sweep / plain
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"plain seed-style loop (cpu)    : {plain:9.0f} model-steps/s")
+    print(f"sweep {args.seeds} seeds ({args.device:>4})  : {sweep:9.0f} model-steps/s")
+    verdict = "met" if ratio >= TARGET else "NOT met"
+    print(f"ratio: {ratio:.1f}x (target >= {TARGET:.0f}x: {verdict})")
+    print(
+        f"wall time of {args.seeds} x {args.steps} steps = "
+        f"{args.seeds / ratio:.1f}x one plain run of {args.steps} steps"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,263 @@
+"""Figures of the saturation diagnostic and of multi-seed comparisons (data computed elsewhere).
+
+Plot functions take an ``ax`` and return it; ``save_*`` and ``comparison_figures`` draw complete
+figures and close them; ``write_figures`` regenerates the committed figures of ``figures/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.animation import FuncAnimation, PillowWriter
+
+from toygan import io
+
+PALETTE = {"saturating": "tab:red", "nonsaturating": "tab:blue"}
+
+
+def plot_saturation(ax, rows: list[dict[str, Any]], stage: int):
+    """Median ||grad_G|| (band: 10-90% of seeds) against D iterations, log-log, one stage."""
+    df = pd.DataFrame([r for r in rows if r["stage"] == stage])
+    df["D iterations (+1)"] = df["d_steps"] + 1
+    sns.lineplot(
+        data=df,
+        x="D iterations (+1)",
+        y="grad_norm",
+        hue="objective",
+        palette=PALETTE,
+        estimator="median",
+        errorbar=("pi", 80),
+        ax=ax,
+        marker="o",
+        markersize=3,
+    )
+    ax.set(xscale="log", yscale="log", ylabel="||grad_G L_G||  (median, 10-90% band)")
+    ax.set_title("G at initialisation" if stage == 0 else f"G after {stage} training steps")
+    twin = ax.twinx()
+    d = df[df["objective"] == df["objective"].iloc[0]].groupby("D iterations (+1)")["d_fake"]
+    twin.plot(d.median().index, d.median().values, color="0.4", ls=":", label="median D(G(z))")
+    twin.set(ylim=(0, 1), ylabel="D(G(z))  (dotted)")
+    ax.legend(title=None, loc="lower left", fontsize=8)
+    return ax
+
+
+def save_saturation(rows: list[dict[str, Any]], path: Path) -> Path:
+    stages = sorted({r["stage"] for r in rows})
+    fig, axes = plt.subplots(1, len(stages), figsize=(5.5 * len(stages), 4), squeeze=False)
+    for ax, stage in zip(axes[0], stages, strict=True):
+        plot_saturation(ax, rows, stage)
+    n = len({r["seed"] for r in rows})
+    fig.suptitle(f"G frozen, fresh D trained: G's gradient under each loss ({n} seeds)")
+    fig.tight_layout()
+    io.save_figure(fig, path)
+    plt.close(fig)
+    return path
+
+
+def plot_success(ax, summary: dict[str, Any]):
+    """Success rate per objective, labelled x/S."""
+    objs = [o for o in summary if not o.startswith("_")]
+    rates = [summary[o]["success_rate"] for o in objs]
+    ax.bar(objs, rates, color=[PALETTE.get(o, "0.5") for o in objs])
+    for i, o in enumerate(objs):
+        ax.text(i, rates[i] + 0.02, f"{summary[o]['successes']}/{summary[o]['seeds']}", ha="center")
+    ax.set(ylim=(0, 1.1), ylabel="success rate")
+    ax.set_title("converged (W1 < thr., all modes)")
+    return ax
+
+
+def plot_final_w1(ax, results: dict[str, Any], threshold: float):
+    """Final W1 of every seed per objective (points, median bar), threshold dashed."""
+    df = pd.DataFrame(
+        [{"objective": o, "W1": min(f["w1"], 1e3)} for o in results for f in results[o]["final"]]
+    )
+    sns.stripplot(
+        data=df, x="objective", y="W1", hue="objective", palette=PALETTE, ax=ax, size=4, jitter=0.2
+    )
+    for i, (_, w) in enumerate(df.groupby("objective", sort=False)["W1"]):
+        ax.hlines(w.median(), i - 0.3, i + 0.3, color="k", lw=2)  # the median per objective
+    ax.axhline(threshold, color="k", ls="--", lw=1, label=f"threshold {threshold}")
+    ax.set(yscale="log", xlabel="", ylabel="final W1 (log)", title="final W1 per seed")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_curve(ax, results: dict[str, Any], column: int, ylabel: str):
+    """Median over seeds (band: interquartile) of a curves column against training steps."""
+    df = pd.DataFrame(
+        [
+            {"objective": o, "step": r[0], "value": r[column]}
+            for o in results
+            for r in results[o]["curves"]
+        ]
+    )
+    df = df[np.isfinite(df["value"])]
+    sns.lineplot(
+        data=df,
+        x="step",
+        y="value",
+        hue="objective",
+        palette=PALETTE,
+        estimator="median",
+        errorbar=("pi", 50),
+        ax=ax,
+    )
+    ax.set(xlabel="training step", ylabel=ylabel)
+    ax.legend(title=None, fontsize=8)
+    return ax
+
+
+def plot_panel(ax, samples: np.ndarray, d_of_x: np.ndarray, mix, grid: np.ndarray):
+    """Data density (black dotted), G's samples (green histogram), D(x) (blue dashed, [0, 1])."""
+    import torch
+
+    ax.plot(grid, mix.pdf(torch.from_numpy(grid)).numpy(), "k:", label="p_data")
+    finite = samples[np.isfinite(samples)]
+    left, right = (finite <= grid[0]).mean(), (finite >= grid[-1]).mean()
+    for share, x, ha, arrow in ((left, 0.02, "left", "<"), (right, 0.98, "right", ">")):
+        if share > 0.01:  # G's samples off the axis would otherwise be invisible
+            ax.text(
+                x,
+                0.9,
+                f"{arrow} {share:.0%} of G",
+                transform=ax.transAxes,
+                ha=ha,
+                color="tab:green",
+                fontsize=8,
+                fontweight="bold",
+            )
+    finite = finite[(finite > grid[0]) & (finite < grid[-1])]
+    if len(finite):
+        sns.histplot(
+            finite,
+            bins=60,
+            binrange=(grid[0], grid[-1]),
+            stat="density",
+            color="tab:green",
+            alpha=0.5,
+            ax=ax,
+            label="p_g",
+        )
+    ax.set(xlim=(grid[0], grid[-1]), ylim=(0, 1.2), ylabel="")
+    twin = ax.twinx()
+    twin.plot(grid, d_of_x, "--", color="tab:blue", label="D(x)")
+    twin.axhline(0.5, color="0.6", lw=0.8)
+    twin.set(ylim=(0, 1), yticks=[0, 0.5, 1])
+    return ax
+
+
+def save_panels(results, mix, grid, steps: list[int], path: Path, member: int = 0) -> Path:
+    objs = list(results)
+    steps = [s for s in steps if all(s in results[o]["panels"] for o in objs)]
+    fig, axes = plt.subplots(
+        len(objs),
+        len(steps),
+        figsize=(3.2 * len(steps), 2.6 * len(objs)),
+        squeeze=False,
+        sharex=True,
+    )
+    for r, o in enumerate(objs):
+        for c, s in enumerate(steps):
+            x, d = results[o]["panels"][s]
+            plot_panel(axes[r, c], x[:, member], d[:, member], mix, grid)
+            axes[r, c].set_title(f"{o}, step {s}", fontsize=9, color=PALETTE.get(o, "k"))
+    seed = results[objs[0]]["final"][member]["seed"]
+    fig.suptitle(f"Same seed ({seed}), same steps: data (dotted), G (green), D(x) (dashed)")
+    fig.tight_layout()
+    io.save_figure(fig, path)
+    plt.close(fig)
+    return path
+
+
+def save_animation(results, mix, grid, path: Path, member: int = 0, fps: int = 4) -> Path:
+    """GIF: both objectives side by side for one seed, one frame per evaluation."""
+    objs = list(results)
+    steps = sorted(set.intersection(*(set(results[o]["panels"]) for o in objs)))
+    fig, axes = plt.subplots(1, len(objs), figsize=(4.5 * len(objs), 3.2), squeeze=False)
+
+    def draw(i: int) -> None:
+        for extra in fig.axes[len(objs) :]:  # last frame's D(x) twin axes
+            extra.remove()
+        for ax, o in zip(axes[0], objs, strict=True):
+            ax.clear()
+            x, d = results[o]["panels"][steps[i]]
+            plot_panel(ax, x[:, member], d[:, member], mix, grid)
+            ax.set_title(f"{o}: step {steps[i]}", color=PALETTE.get(o, "k"))
+        fig.tight_layout()
+
+    anim = FuncAnimation(fig, draw, frames=len(steps))
+    with io.atomic_path(path) as tmp:
+        anim.save(tmp, writer=PillowWriter(fps=fps), dpi=80)
+    plt.close(fig)
+    return path
+
+
+def comparison_figures(results, summary, mix, grid, opts, out: Path, prefix: str = "compare"):
+    """compare_summary.png (success, W1, E|D-1/2|), compare_panels.png and compare.gif."""
+    fig, axes = plt.subplots(1, 4, figsize=(18, 3.8))
+    plot_success(axes[0], summary)
+    plot_final_w1(axes[1], results, opts.w1_threshold)
+    plot_curve(axes[2], results, 2, "W1 (median, IQR band)").set_yscale("log")
+    plot_curve(axes[3], results, 3, "E|D(x) - 1/2|  (median, IQR)")
+    c = summary["_criteria"]
+    fig.suptitle(
+        f"{summary[next(iter(results))]['seeds']} seeds per objective, "
+        f"{c['optimizer']} lr {c['lr']}, k = {c['k_steps']}, {c['steps']} steps"
+    )
+    fig.tight_layout()
+    paths = [io.save_figure(fig, out / f"{prefix}_summary.png")]
+    plt.close(fig)
+    paths.append(save_panels(results, mix, grid, opts.panel_steps, out / f"{prefix}_panels.png"))
+    if opts.gif:
+        paths.append(save_animation(results, mix, grid, out / f"{prefix}.gif"))
+    return paths
+
+
+def write_figures(out_dir: Path, quick: bool = False, runs_dir: Path | None = None) -> list[Path]:
+    """Regenerate the committed figures (deterministic: fixed seeds, dpi, no metadata).
+
+    The comparison runs (summary.json, CSVs) go to ``runs_dir`` (a temporary directory if None).
+    """
+    import tempfile
+
+    from toygan.compare import COMPARE_DEFAULTS, CompareOptions, compare
+    from toygan.saturation import SaturationOptions, saturation_diagnostic
+    from toygan.toy1d import ToyConfig
+
+    out_dir = io.ensure_writable_dir(out_dir)
+    steps = 60 if quick else COMPARE_DEFAULTS["steps"]
+    cfg = dataclasses.replace(ToyConfig(device="cpu"), **{**COMPARE_DEFAULTS, "steps": steps})
+    sat = SaturationOptions(
+        seeds=3 if quick else 8,
+        stages=[0, 20] if quick else [0, 500],
+        d_steps=30 if quick else 2000,
+        progress=False,
+    )
+    rows = saturation_diagnostic(cfg, sat)
+    paths = [save_saturation(rows, out_dir / "saturation_grad_norms.png")]
+    opts = CompareOptions(
+        seeds=4 if quick else 32,
+        eval_every=20 if quick else 100,
+        panel_steps=[0, 20, 60] if quick else [0, 100, 500, 2000],
+        progress=False,
+        eval_samples=500 if quick else 2000,
+    )
+    tmp = tempfile.TemporaryDirectory()
+    runs = Path(runs_dir) if runs_dir is not None else Path(tmp.name)
+    for name, over in (("sgd", {}), ("adam", {"optimizer": "adam", "lr": 1e-3})):
+        run_dir = io.ensure_writable_dir(runs / name)
+        compare(
+            dataclasses.replace(cfg, **over), dataclasses.replace(opts, gif=name == "sgd"), run_dir
+        )
+        for f in sorted(run_dir.glob("compare*")):
+            target = out_dir / f.name.replace("compare", f"compare_{name}", 1)
+            target.write_bytes(f.read_bytes())
+            paths.append(target)
+    tmp.cleanup()
+    return paths
