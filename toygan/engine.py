@@ -123,7 +123,7 @@ class GANTrainer:
         prior: Sampler,
         data: Sampler,
         objective: str | Objective,
-        g_opt: torch.optim.Optimizer,
+        g_opt: torch.optim.Optimizer | None,
         d_opt: torch.optim.Optimizer,
         *,
         rng: torch.Generator,
@@ -290,10 +290,13 @@ class GANTrainer:
             "step": self.step,
             "generator": self.G.state_dict(),
             "discriminator": self.D.state_dict(),
-            "g_opt": self.g_opt.state_dict(),
+            "g_opt": self.g_opt.state_dict() if self.g_opt is not None else None,
             "d_opt": self.d_opt.state_dict(),
             "schedulers": [s.state_dict() for s in self.schedulers],
             "rng": self.rng.get_state(),
+            # dropout draws from torch's global RNGs, which take no generator argument
+            "global_rng": {"cpu": torch.get_rng_state()}
+            | ({"cuda": torch.cuda.get_rng_state_all()} if torch.cuda.is_available() else {}),
             "prefetched": {"real": list(self._real), "noise": list(self._noise)},
         }
         if hasattr(self.data, "state_dict"):
@@ -304,11 +307,16 @@ class GANTrainer:
         self.step = int(state["step"])
         self.G.load_state_dict(state["generator"])
         self.D.load_state_dict(state["discriminator"])
-        self.g_opt.load_state_dict(state["g_opt"])
+        if self.g_opt is not None:
+            self.g_opt.load_state_dict(state["g_opt"])
         self.d_opt.load_state_dict(state["d_opt"])
         for s, sd in zip(self.schedulers, state["schedulers"], strict=True):
             s.load_state_dict(sd)
-        self.rng.set_state(state["rng"].cpu() if hasattr(state["rng"], "cpu") else state["rng"])
+        self.rng.set_state(state["rng"].cpu())
+        if "global_rng" in state:
+            torch.set_rng_state(state["global_rng"]["cpu"].cpu())  # map_location may move it
+            if "cuda" in state["global_rng"] and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all([s.cpu() for s in state["global_rng"]["cuda"]])
         self._real = [t.to(self.device) for t in state["prefetched"]["real"]]
         self._noise = [t.to(self.device) for t in state["prefetched"]["noise"]]
         if "data" in state and hasattr(self.data, "load_state_dict"):

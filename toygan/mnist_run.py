@@ -127,20 +127,6 @@ def generate(trainer: GANTrainer, n: int, seed: int, chunk: int = 1000) -> torch
     return ((out.float() - lo) / (hi - lo)).clamp_(0.0, 1.0)  # (n, 784)
 
 
-def _global_rng() -> dict[str, Any]:
-    """Dropout in D draws from torch's global RNGs; the engine does not save them, so we do."""
-    state = {"cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_global_rng(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["cpu"].cpu())  # map_location may have moved it to the GPU
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
-
-
 def _history_dict(trainer: GANTrainer) -> dict[str, np.ndarray]:
     return {"step": trainer.history.steps, **trainer.history.stats}
 
@@ -168,7 +154,6 @@ def run_mnist(cfg: MnistConfig, out: str | Path | None = None) -> dict[str, Any]
             raise UsageError("--resume", f"no checkpoint.pt in {out}")
         state = torch.load(ckpt, map_location=trainer.device, weights_only=False)
         trainer.load_state_dict(state["trainer"])
-        _set_global_rng(state["global_rng"])
         trainer.history.extend(state["history"]["step"], state["history"]["values"])
         grids = list(np.load(out / "grids.npy"))[: trainer.step // per_epoch + 1]
         train_seconds = state["train_seconds"]
@@ -193,7 +178,6 @@ def run_mnist(cfg: MnistConfig, out: str | Path | None = None) -> dict[str, Any]
             ckpt,
             {
                 "trainer": tr.state_dict(),
-                "global_rng": _global_rng(),
                 "history": {"step": h.steps, "values": np.stack(list(h.stats.values()), 1)},
                 "train_seconds": train_seconds + time.perf_counter() - t_start - callback_seconds,
                 "config": cfg.to_dict(),
