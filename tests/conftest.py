@@ -1,4 +1,6 @@
-"""Test settings: quiet matplotlib, Hypothesis profiles chosen by HYPOTHESIS_PROFILE.
+"""Test settings: quiet matplotlib, one intra-op thread, Hypothesis profiles by environment.
+
+The tests' tensors are tiny: one torch thread is as fast and immune to a loaded machine.
 
 - ``dev`` (default): more examples, for local runs.
 - ``ci``: few examples, no deadline (training runs inside properties), derandomised so CI is
@@ -9,7 +11,10 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import torch  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
+
+torch.set_num_threads(1)
 
 settings.register_profile(
     "ci",

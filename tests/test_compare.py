@@ -4,17 +4,8 @@ import csv
 import json
 
 import pytest
-import torch
 
 from toygan.compare import CompareOptions, main, summarise
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def test_summary_counts_successes_and_time_to_converge():

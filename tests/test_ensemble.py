@@ -21,16 +21,6 @@ from toygan.metrics import wasserstein1
 from toygan.objectives import get_objective
 from toygan.toy1d import ToyConfig, build_trainer, generate
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny matmuls: one thread is faster and immune to a loaded machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 SMALL = dict(noise_dim=1, activation="leaky_relu", batch_size=64, lr_decay="none", steps=150)
 
 

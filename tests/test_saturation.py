@@ -12,14 +12,6 @@ from toygan.saturation import checkpoints, main
 from toygan.toy1d import ToyConfig
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.mark.parametrize("shift", [0.0, 6.0, 12.0])
 def test_gradient_ratio_is_the_logit_oracle(shift):
     """With D's logits l = a * x - shift, d/dl is -sigmoid(l) (saturating), -sigmoid(-l) (-log D):

@@ -29,7 +29,7 @@ from toygan.cli import OneLineParser, UsageError, add_dataclass_arguments, requi
 from toygan.ensemble import build_ensemble, member_d_deviation, member_logits, sample_members
 from toygan.metrics import mode_stats, wasserstein1
 from toygan.objectives import OBJECTIVES
-from toygan.toy1d import ToyConfig
+from toygan.toy1d import TOY_CHOICES, ToyConfig, check_config
 
 # The comparison's documented defaults, where they differ from ToyConfig's (see README):
 # SGD with momentum as in the paper (Adam rescales small gradients and hides saturation).
@@ -74,22 +74,9 @@ def toy_arguments(parser: argparse.ArgumentParser, defaults: dict[str, Any]) -> 
         parser,
         ToyConfig,
         skip=("objective", "snapshot_every"),
-        choices={"optimizer": ["adam", "sgd"], "prior": ["gaussian", "uniform"]},
+        choices=TOY_CHOICES,
         overrides=over,
     )
-
-
-def check_toy(cfg: ToyConfig) -> None:
-    """Reject bad training settings with a ``UsageError`` naming the flag."""
-    require(cfg.steps >= 1, "steps", f"must be >= 1, got {cfg.steps}")
-    require(cfg.k_steps >= 1, "k_steps", f"must be >= 1, got {cfg.k_steps}")
-    require(cfg.batch_size >= 1, "batch_size", f"must be >= 1, got {cfg.batch_size}")
-    require(cfg.lr > 0, "lr", f"must be > 0, got {cfg.lr}")
-    require(cfg.n_samples >= 10, "n_samples", f"must be >= 10, got {cfg.n_samples}")
-    try:
-        cfg.mixture()
-    except ValueError as err:
-        raise UsageError("--means/--stds/--weights", str(err)) from None
 
 
 def run_objective(
@@ -248,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         opts = CompareOptions(
             **{f.name: getattr(args, f.name) for f in dataclasses.fields(CompareOptions)}
         )
-        check_toy(cfg)
+        check_config(cfg)
         require(opts.seeds >= 1, "seeds", f"must be >= 1, got {opts.seeds}")
         require(len(set(opts.objective)) == len(opts.objective), "objective", "repeated name")
         require(opts.w1_threshold > 0, "w1_threshold", f"must be > 0, got {opts.w1_threshold}")

@@ -14,34 +14,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import math
 import sys
 from collections.abc import Sequence
 
-from toygan.cli import (
-    OneLineParser,
-    UsageError,
-    add_dataclass_arguments,
-    config_from_args,
-    require,
-    run_cli,
-)
+from toygan.cli import OneLineParser, UsageError, add_dataclass_arguments, config_from_args, run_cli
 from toygan.engine import TrainingDiverged
 from toygan.io import ensure_writable_dir
-from toygan.mixture import GaussianMixture
-from toygan.models import ACTIVATIONS, PRIORS
-from toygan.objectives import OBJECTIVES
-from toygan.toy1d import ToyConfig, run_experiment
+from toygan.toy1d import TOY_CHOICES, ToyConfig, check_config, run_experiment
 
 PROG = "python -m toygan.run"
-CHOICES = {
-    "objective": sorted(OBJECTIVES),
-    "optimizer": ["adam", "sgd"],
-    "device": ["auto", "cpu", "cuda"],
-    "prior": list(PRIORS),
-    "activation": sorted(ACTIVATIONS),
-    "lr_decay": ["none", "linear"],
-}
 
 
 def _route(argv: Sequence[str]) -> str | None:
@@ -72,7 +53,7 @@ def build_parser() -> OneLineParser:
         "--dataset", choices=["mixture", "mnist"], default="mixture",
         help="mixture: 1D Gaussian mixture (this parser); mnist: see --dataset mnist --help",
     )  # fmt: skip
-    add_dataclass_arguments(parser, ToyConfig, choices=CHOICES)
+    add_dataclass_arguments(parser, ToyConfig, choices=TOY_CHOICES)
     parser.add_argument("--out", default=None, help="output directory (default: runs/OBJECTIVE)")
     parser.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=True,
@@ -81,35 +62,10 @@ def build_parser() -> OneLineParser:
     return parser
 
 
-def validate(cfg: ToyConfig) -> None:
-    """Raise ``UsageError`` naming the flag of the first invalid setting."""
-    try:
-        GaussianMixture(cfg.means, cfg.stds, cfg.weights)
-    except ValueError as err:
-        msg = str(err)
-        name = next((n for n in ("means", "stds", "weights") if msg.startswith(n + " ")), None)
-        raise UsageError("--" + (name or "means/--stds/--weights"), msg) from None
-    for name in ("steps", "k_steps", "batch_size", "snapshot_every", "noise_dim"):
-        require(getattr(cfg, name) >= 1, name, f"must be >= 1, got {getattr(cfg, name)}")
-    for name in ("g_width", "d_width"):
-        require(getattr(cfg, name) >= 1, name, f"must be >= 1, got {getattr(cfg, name)}")
-    for name in ("g_depth", "d_depth"):
-        require(getattr(cfg, name) >= 0, name, f"must be >= 0, got {getattr(cfg, name)}")
-    require(cfg.n_samples >= 100, "n_samples", f"must be >= 100, got {cfg.n_samples}")
-    require(math.isfinite(cfg.lr) and cfg.lr > 0, "lr", f"must be a number > 0, got {cfg.lr}")
-    for name in ("beta1", "beta2", "momentum"):
-        v = getattr(cfg, name)
-        require(0.0 <= v < 1.0, name, f"must be in [0, 1), got {v}")
-    if cfg.device == "cuda":
-        import torch
-
-        require(torch.cuda.is_available(), "device", "cuda requested but CUDA is not available")
-
-
 def _single_run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     cfg = config_from_args(ToyConfig, args)
-    validate(cfg)
+    check_config(cfg)
     out = args.out or f"runs/{cfg.objective}"
     try:
         ensure_writable_dir(out)

@@ -23,11 +23,11 @@ import torch
 
 from toygan import io
 from toygan.cli import OneLineParser, UsageError, add_dataclass_arguments, require, run_cli
-from toygan.compare import BOTH, COMPARE_DEFAULTS, check_toy, toy_arguments
+from toygan.compare import BOTH, COMPARE_DEFAULTS, toy_arguments
 from toygan.engine import make_optimizer
 from toygan.ensemble import build_ensemble, member_g_grad_norms
 from toygan.objectives import OBJECTIVES
-from toygan.toy1d import ToyConfig
+from toygan.toy1d import ToyConfig, check_config
 
 
 @dataclass
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         opts = SaturationOptions(
             **{f.name: getattr(args, f.name) for f in dataclasses.fields(SaturationOptions)}
         )
-        check_toy(cfg)
+        check_config(cfg)
         require(opts.seeds >= 1, "seeds", f"must be >= 1, got {opts.seeds}")
         require(min(opts.stages) >= 0, "stages", f"must be >= 0, got {opts.stages}")
         require(opts.d_steps >= 1, "d_steps", f"must be >= 1, got {opts.d_steps}")

@@ -7,6 +7,7 @@ runs through these two, so a notebook cell and a CLI call with the same config t
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -18,10 +19,11 @@ import torch
 from torch.optim.lr_scheduler import LinearLR
 
 from toygan import io, metrics, plots
+from toygan.cli import UsageError, require
 from toygan.engine import GANTrainer, TrainingDiverged, make_optimizer, resolve_device
 from toygan.mixture import GaussianMixture
-from toygan.models import Discriminator, Generator, NoisePrior
-from toygan.objectives import get_objective
+from toygan.models import ACTIVATIONS, PRIORS, Discriminator, Generator, NoisePrior
+from toygan.objectives import OBJECTIVES, get_objective
 
 
 @dataclass
@@ -64,6 +66,38 @@ class ToyConfig:
     def from_dict(cls, d: dict[str, Any]) -> ToyConfig:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+
+TOY_CHOICES = {  # the values each choice flag accepts
+    "objective": sorted(OBJECTIVES),
+    "optimizer": ["adam", "sgd"],
+    "device": ["auto", "cpu", "cuda"],
+    "prior": list(PRIORS),
+    "activation": sorted(ACTIVATIONS),
+    "lr_decay": ["none", "linear"],
+}
+
+
+def check_config(cfg: ToyConfig) -> None:
+    """Raise ``UsageError`` naming the flag of the first invalid setting."""
+    try:
+        GaussianMixture(cfg.means, cfg.stds, cfg.weights)
+    except ValueError as err:
+        msg = str(err)
+        name = next((n for n in ("means", "stds", "weights") if msg.startswith(n + " ")), None)
+        raise UsageError("--" + (name or "means/--stds/--weights"), msg) from None
+    for name in ("steps", "k_steps", "batch_size", "snapshot_every", "noise_dim", "g_width",
+                 "d_width"):  # fmt: skip
+        require(getattr(cfg, name) >= 1, name, f"must be >= 1, got {getattr(cfg, name)}")
+    for name in ("g_depth", "d_depth"):
+        require(getattr(cfg, name) >= 0, name, f"must be >= 0, got {getattr(cfg, name)}")
+    require(cfg.n_samples >= 10, "n_samples", f"must be >= 10, got {cfg.n_samples}")
+    require(math.isfinite(cfg.lr) and cfg.lr > 0, "lr", f"must be a number > 0, got {cfg.lr}")
+    for name in ("beta1", "beta2", "momentum"):
+        v = getattr(cfg, name)
+        require(0.0 <= v < 1.0, name, f"must be in [0, 1), got {v}")
+    if cfg.device == "cuda":
+        require(torch.cuda.is_available(), "device", "cuda requested but CUDA is not available")
 
 
 def build_trainer(cfg: ToyConfig) -> GANTrainer:
