@@ -41,7 +41,7 @@ class MnistConfig:
     limit: int = 0  # train on the first N images of the split (0: all; train: the paper's 50,000)
     download: bool = True  # download missing files from the standard mirrors
     epochs: int = 5  # passes over the training images
-    batch_size: int = 0  # minibatch size m (0: the preset's, 100 goodfellow2014 / 32 modern)
+    batch_size: int = 0  # minibatch size m (0: the preset's, 100 goodfellow2014 / 16 modern)
     k_steps: int = 1  # discriminator updates per generator update (k in Algorithm 1)
     lr: float = 0.0  # learning rate of both networks (0: the preset's)
     seed: int = 0  # seeds initialisation and every random draw of the run
