@@ -1,7 +1,7 @@
 """Images per second of toygan's MNIST training against a plain seed-style loop.
 
 Both train the ``modern`` preset's architecture (G 100-256-512-1024-784 tanh, D 784-1024-512-
-256-1, LeakyReLU 0.2, dropout 0.3) with Adam(2e-4, betas (0.5, 0.999)), k = 1, the same batch
+256-1, LeakyReLU 0.2, dropout 0.3) with Adam(betas (0.5, 0.999)), k = 1, the same batch
 size, on the same device, in the same process, timed in alternating blocks; the best block is
 reported (like ``timeit``: on a shared machine the other blocks measure the neighbours), with
 the process CPU time per image beside it.
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default="", help="folder of the IDX files (default: cache)")
     p.add_argument("--split", default="test", choices=["train", "test"], help="default: test")
     p.add_argument("--limit", type=int, default=9000, help="first N images (default: 9000)")
-    p.add_argument("--batch-size", type=int, default=0, help="0: the modern preset's (32)")
+    p.add_argument("--batch-size", type=int, default=0, help="0: the modern preset's (16)")
     p.add_argument("--steps", type=int, default=30, help="iterations per timed block")
     p.add_argument("--repeats", type=int, default=5, help="alternating timed blocks per loop")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
