@@ -8,7 +8,9 @@ import numpy as np
 import torch
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
-from scipy import special, stats
+from oracles import mixtures as _mixtures
+from oracles import np_logpdf
+from scipy import special
 
 from toygan.density import SampleDensity
 from toygan.fit import fit_discriminator
@@ -19,21 +21,8 @@ STEPS = 800  # enough for errors of ~0.01 on these pairs, well inside the 0.05 b
 NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 
 
-@st.composite
-def mixtures(draw):
-    k = draw(st.integers(1, 3))
-    means = draw(st.lists(st.floats(-3, 3), min_size=k, max_size=k))
-    stds = draw(st.lists(st.floats(0.3, 1.5), min_size=k, max_size=k))
-    raw = draw(st.lists(st.floats(0.1, 1.0), min_size=k, max_size=k))
-    return GaussianMixture(means, stds, [w / sum(raw) for w in raw])
-
-
-def np_logpdf(d: GaussianMixture, x: np.ndarray) -> np.ndarray:
-    comps = [
-        np.log(w) + stats.norm.logpdf(x, m, s)
-        for m, s, w in zip(d.means, d.stds, d.weights, strict=True)
-    ]
-    return special.logsumexp(np.stack(comps), axis=0)
+def mixtures():
+    return _mixtures(spread=3.0, std=(0.3, 1.5), min_weight=0.1)
 
 
 def d_of(D: torch.nn.Module, x: torch.Tensor) -> np.ndarray:

@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from scipy import integrate, optimize, special, stats
+from oracles import mixtures, np_logpdf
+from scipy import integrate, optimize, special
 
 from toygan.density import SampleDensity
 from toygan.mixture import GaussianMixture
@@ -23,23 +24,6 @@ from toygan.theory import (
 )
 
 LOG4 = math.log(4.0)
-
-
-@st.composite
-def mixtures(draw, max_components: int = 3, spread: float = 4.0, std=(0.2, 2.0)):
-    k = draw(st.integers(1, max_components))
-    means = draw(st.lists(st.floats(-spread, spread), min_size=k, max_size=k))
-    stds = draw(st.lists(st.floats(*std), min_size=k, max_size=k))
-    raw = draw(st.lists(st.floats(0.05, 1.0), min_size=k, max_size=k))
-    return GaussianMixture(means, stds, [w / sum(raw) for w in raw])
-
-
-def np_logpdf(d: GaussianMixture, x: np.ndarray) -> np.ndarray:
-    comps = [
-        math.log(w) + stats.norm.logpdf(x, m, s)
-        for m, s, w in zip(d.means, d.stds, d.weights, strict=True)
-    ]
-    return special.logsumexp(np.stack(comps), axis=0)
 
 
 def np_pdf(d: GaussianMixture, x: float) -> float:
