@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -79,23 +78,43 @@ def _clear_grads(params: Sequence[nn.Parameter]) -> None:
         p.grad = None
 
 
-@dataclass
 class History:
-    """Per-step statistics: ``steps`` (n,) and one (n,) array per name in ``STAT_NAMES``."""
+    """Per-step statistics: ``steps`` (n,) and one (n,) array per name in ``STAT_NAMES``.
 
-    steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    stats: dict[str, np.ndarray] = field(
-        default_factory=lambda: {k: np.zeros(0) for k in STAT_NAMES}
-    )
+    Rows arrive in chunks (one per host sync) and are joined only when read, so a long run
+    appends in O(chunk) rather than copying everything at every sync.
+    """
+
+    def __init__(self) -> None:
+        self._steps: list[np.ndarray] = []
+        self._values: list[np.ndarray] = []  # (n_i, len(STAT_NAMES)) chunks
+        self._joined: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
 
     def extend(self, steps: np.ndarray, values: np.ndarray) -> None:
         """Append rows: ``values`` is (n, len(STAT_NAMES))."""
-        self.steps = np.concatenate([self.steps, steps])
-        for i, k in enumerate(STAT_NAMES):
-            self.stats[k] = np.concatenate([self.stats[k], values[:, i]])
+        self._steps.append(np.asarray(steps, dtype=np.int64).reshape(-1))
+        self._values.append(np.asarray(values, dtype=np.float64).reshape(-1, len(STAT_NAMES)))
+        self._joined = None
+
+    def _join(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        if self._joined is None:
+            steps = np.concatenate(self._steps) if self._steps else np.zeros(0, np.int64)
+            values = (
+                np.concatenate(self._values) if self._values else np.zeros((0, len(STAT_NAMES)))
+            )
+            self._joined = (steps, {k: values[:, i] for i, k in enumerate(STAT_NAMES)})
+        return self._joined
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self._join()[0]
+
+    @property
+    def stats(self) -> dict[str, np.ndarray]:
+        return self._join()[1]
 
     def __len__(self) -> int:
-        return len(self.steps)
+        return sum(len(s) for s in self._steps)
 
     def rows(self) -> list[dict[str, float]]:
         return [
