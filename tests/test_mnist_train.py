@@ -103,3 +103,11 @@ def test_bad_choice_is_one_line_and_exit_2(capsys):
         main(["--dataset", "cifar"])
     err = capsys.readouterr().err
     assert exc.value.code == 2 and "invalid choice" in err and err.count("\n") == 1
+
+
+def test_unwritable_out_names_the_flag(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert main([*TINY, "--out", str(blocker / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "--out: cannot write" in err and err.count("\n") == 1

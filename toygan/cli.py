@@ -15,7 +15,10 @@ import sys
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
+
+from toygan.io import ensure_writable_dir
 
 
 class UsageError(ValueError):
@@ -97,6 +100,15 @@ def require(ok: bool, name: str, problem: str) -> None:
     """Raise ``UsageError`` for field ``name`` unless ``ok``."""
     if not ok:
         raise UsageError(flag(name), problem)
+
+
+def writable_dir(path: str, name: str = "out") -> Path:
+    """Create directory ``path`` if needed and check it is writable; ``UsageError`` for flag
+    ``--name`` otherwise."""
+    try:
+        return ensure_writable_dir(path)
+    except ValueError as err:
+        raise UsageError(flag(name), str(err)) from None
 
 
 def run_cli(prog: str, body: Callable[[], int | None]) -> int:

@@ -25,7 +25,14 @@ import numpy as np
 import torch
 
 from toygan import io
-from toygan.cli import OneLineParser, UsageError, add_dataclass_arguments, require, run_cli
+from toygan.cli import (
+    OneLineParser,
+    add_dataclass_arguments,
+    config_from_args,
+    require,
+    run_cli,
+    writable_dir,
+)
 from toygan.ensemble import build_ensemble, member_d_deviation, member_logits, sample_members
 from toygan.metrics import mode_stats, wasserstein1
 from toygan.objectives import OBJECTIVES
@@ -232,19 +239,14 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         cfg = dataclasses.replace(ToyConfig.from_dict(vars(args)), objective="nonsaturating")
-        opts = CompareOptions(
-            **{f.name: getattr(args, f.name) for f in dataclasses.fields(CompareOptions)}
-        )
+        opts = config_from_args(CompareOptions, args)
         check_config(cfg)
         require(opts.seeds >= 1, "seeds", f"must be >= 1, got {opts.seeds}")
         require(len(set(opts.objective)) == len(opts.objective), "objective", "repeated name")
         require(opts.w1_threshold > 0, "w1_threshold", f"must be > 0, got {opts.w1_threshold}")
         require(opts.eval_every >= 1, "eval_every", f"must be >= 1, got {opts.eval_every}")
         require(opts.eval_samples >= 10, "eval_samples", f"must be >= 10, got {opts.eval_samples}")
-        try:
-            out = io.ensure_writable_dir(opts.out)
-        except ValueError as err:
-            raise UsageError("--out", str(err)) from None
+        out = writable_dir(opts.out)
         summary = compare(cfg, opts, out)
         for obj in opts.objective:
             s = summary[obj]

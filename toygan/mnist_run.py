@@ -19,7 +19,14 @@ import numpy as np
 import torch
 
 from toygan import io, plots_mnist, presets
-from toygan.cli import OneLineParser, UsageError, add_dataclass_arguments, require, run_cli
+from toygan.cli import (
+    OneLineParser,
+    UsageError,
+    add_dataclass_arguments,
+    require,
+    run_cli,
+    writable_dir,
+)
 from toygan.engine import GANTrainer, TrainingDiverged, resolve_device
 from toygan.mnist import OUTPUT_RANGES, MnistError, MnistSource, check_range, load_mnist, to_pixels
 from toygan.models import NoisePrior
@@ -264,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             stored.resume, stored.progress, stored.device = cfg.resume, cfg.progress, cfg.device
             cfg = stored
         validate(cfg)
+        writable_dir(cfg.resume or cfg.out, "resume" if cfg.resume else "out")
         try:
             summary = run_mnist(cfg)
         except MnistError as err:

@@ -17,9 +17,14 @@ import json
 import sys
 from collections.abc import Sequence
 
-from toygan.cli import OneLineParser, UsageError, add_dataclass_arguments, config_from_args, run_cli
+from toygan.cli import (
+    OneLineParser,
+    add_dataclass_arguments,
+    config_from_args,
+    run_cli,
+    writable_dir,
+)
 from toygan.engine import TrainingDiverged
-from toygan.io import ensure_writable_dir
 from toygan.toy1d import TOY_CHOICES, ToyConfig, check_config, run_experiment
 
 PROG = "python -m toygan.run"
@@ -67,10 +72,7 @@ def _single_run(argv: Sequence[str]) -> int:
     cfg = config_from_args(ToyConfig, args)
     check_config(cfg)
     out = args.out or f"runs/{cfg.objective}"
-    try:
-        ensure_writable_dir(out)
-    except ValueError as err:
-        raise UsageError("--out", str(err)) from None
+    writable_dir(out)
     try:
         summary = run_experiment(cfg, out, progress=args.progress)
     except TrainingDiverged as err:

@@ -22,7 +22,14 @@ import numpy as np
 import torch
 
 from toygan import io
-from toygan.cli import OneLineParser, UsageError, add_dataclass_arguments, require, run_cli
+from toygan.cli import (
+    OneLineParser,
+    add_dataclass_arguments,
+    config_from_args,
+    require,
+    run_cli,
+    writable_dir,
+)
 from toygan.compare import BOTH, COMPARE_DEFAULTS, toy_arguments
 from toygan.engine import make_optimizer
 from toygan.ensemble import build_ensemble, member_g_grad_norms
@@ -134,19 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         from toygan import plots_compare
 
         cfg = dataclasses.replace(ToyConfig.from_dict(vars(args)), objective="nonsaturating")
-        opts = SaturationOptions(
-            **{f.name: getattr(args, f.name) for f in dataclasses.fields(SaturationOptions)}
-        )
+        opts = config_from_args(SaturationOptions, args)
         check_config(cfg)
         require(opts.seeds >= 1, "seeds", f"must be >= 1, got {opts.seeds}")
         require(min(opts.stages) >= 0, "stages", f"must be >= 0, got {opts.stages}")
         require(opts.d_steps >= 1, "d_steps", f"must be >= 1, got {opts.d_steps}")
         require(opts.d_lr > 0, "d_lr", f"must be > 0, got {opts.d_lr}")
         require(opts.n_noise >= 1, "n_noise", f"must be >= 1, got {opts.n_noise}")
-        try:
-            out = io.ensure_writable_dir(opts.out)
-        except ValueError as err:
-            raise UsageError("--out", str(err)) from None
+        out = writable_dir(opts.out)
         io.write_json(
             out / "config.json", {"toy": cfg.to_dict(), "saturation": dataclasses.asdict(opts)}
         )
