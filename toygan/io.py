@@ -97,6 +97,15 @@ def save_figure(fig, path: str | Path, dpi: int = 120) -> Path:
     return atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi, metadata=meta))
 
 
+def save_animation(anim, path: str | Path, fps: int, dpi: int = 80) -> Path:
+    """Write a matplotlib ``FuncAnimation`` as a GIF (PillowWriter: no ffmpeg), atomically."""
+    from matplotlib.animation import PillowWriter
+
+    with atomic_path(path) as tmp:
+        anim.save(tmp, writer=PillowWriter(fps=fps), dpi=dpi)
+    return Path(path)
+
+
 def ensure_writable_dir(path: str | Path) -> Path:
     """Create ``path`` if needed and check a file can be written there.
 

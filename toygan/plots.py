@@ -17,11 +17,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 import torch
-from matplotlib.animation import FuncAnimation, PillowWriter
+from matplotlib.animation import FuncAnimation
 
+from toygan import io
 from toygan.density import SampleDensity
 from toygan.engine import History
-from toygan.io import atomic_path, save_figure
+from toygan.io import save_figure
 from toygan.mixture import GaussianMixture
 
 DATA_COLOR, FAKE_COLOR, D_COLOR, DSTAR_COLOR = "0.15", "#2ca02c", "#1f77b4", "#ff7f0e"
@@ -154,7 +155,8 @@ def draw_strip(snaps: Sequence[Snapshot], n: int = 4) -> plt.Figure:
     return fig
 
 
-def _smooth(y: np.ndarray, window: int) -> np.ndarray:
+def smooth(y: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving average over ``window`` points, same length (edges padded)."""
     if len(y) < window or window <= 1:
         return y
     kernel = np.ones(window) / window
@@ -177,7 +179,7 @@ def draw_curves(
     for name, color in (("d_loss", "C3"), ("g_loss", "C2")):
         y = history.stats[name]
         ax.plot(steps, y, color=color, alpha=0.2, lw=0.7)
-        ax.plot(steps, _smooth(y, w), color=color, label=name)
+        ax.plot(steps, smooth(y, w), color=color, label=name)
     ax.axhline(2 * np.log(2), color="C3", ls=":", lw=1, label=r"$L_D$ at equilibrium: $2\log 2$")
     g_eq = np.log(2) if objective == "nonsaturating" else -np.log(2)
     ax.axhline(g_eq, color="C2", ls=":", lw=1, label=f"$L_G$ at equilibrium: {g_eq:+.3f}")
@@ -187,14 +189,14 @@ def draw_curves(
     for name, label, color in (("d_real", "mean D(real)", "C0"), ("d_fake", "mean D(G(z))", "C1")):
         y = history.stats[name]
         ax.plot(steps, y, color=color, alpha=0.2, lw=0.7)
-        ax.plot(steps, _smooth(y, w), color=color, label=label)
+        ax.plot(steps, smooth(y, w), color=color, label=label)
     ax.axhline(0.5, color="0.4", ls=":", lw=1, label="1/2")
     ax.set(xlabel="step", ylabel="D", ylim=(0, 1), title="discriminator outputs")
     ax.legend(fontsize=8)
     ax = axes[1, 0]
     y = history.stats["g_grad_norm"]
     ax.plot(steps, y, color="C4", alpha=0.25, lw=0.7)
-    ax.plot(steps, _smooth(y, w), color="C4", label=r"$\|\nabla_\theta L_G\|$")
+    ax.plot(steps, smooth(y, w), color="C4", label=r"$\|\nabla_\theta L_G\|$")
     ax.set(xlabel="step", ylabel="gradient norm", yscale="log", title="generator gradient")
     ax.legend(fontsize=8)
     ax = axes[1, 1]
@@ -229,8 +231,7 @@ def save_animation(snaps: Sequence[Snapshot], path: str | Path, fps: int = 4, dp
         fig.tight_layout()
 
     anim = FuncAnimation(fig, frame, frames=len(snaps), interval=1000 / fps)
-    with atomic_path(path) as tmp:
-        anim.save(tmp, writer=PillowWriter(fps=fps), dpi=dpi)
+    io.save_animation(anim, path, fps, dpi)
     plt.close(fig)
     return Path(path)
 

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.animation import FuncAnimation, PillowWriter
+from matplotlib.animation import FuncAnimation
 
 from toygan import io
 
@@ -192,8 +192,7 @@ def save_animation(results, mix, grid, path: Path, member: int = 0, fps: int = 4
         fig.tight_layout()
 
     anim = FuncAnimation(fig, draw, frames=len(steps))
-    with io.atomic_path(path) as tmp:
-        anim.save(tmp, writer=PillowWriter(fps=fps), dpi=80)
+    io.save_animation(anim, path, fps)
     plt.close(fig)
     return path
 

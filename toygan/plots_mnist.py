@@ -14,9 +14,10 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.animation import FuncAnimation, PillowWriter
+from matplotlib.animation import FuncAnimation
 
-from toygan.io import atomic_path, save_figure
+from toygan.io import save_animation, save_figure
+from toygan.plots import smooth
 
 FAKE_COLOR, REAL_COLOR, D_REAL_COLOR = "#2ca02c", "0.3", "#1f77b4"
 
@@ -39,14 +40,6 @@ def draw_grid(ax, samples: np.ndarray, title: str = "", ncol: int = 10):
     ax.set_axis_off()
     ax.set_title(title, fontsize=9)
     return ax
-
-
-def smooth(y: np.ndarray, window: int) -> np.ndarray:
-    """Moving average (same length; shorter window at the start)."""
-    window = max(1, min(window, len(y)))
-    c = np.cumsum(np.insert(np.asarray(y, dtype=np.float64), 0, 0.0))
-    lo = np.maximum(np.arange(1, len(y) + 1) - window, 0)
-    return (c[1:] - c[lo]) / (np.arange(1, len(y) + 1) - lo)
 
 
 def draw_losses(ax, steps: np.ndarray, d_loss: np.ndarray, g_loss: np.ndarray, per_epoch: int):
@@ -138,8 +131,7 @@ def save_gif(grids: np.ndarray, epochs: Sequence[int], path: str | Path, fps: in
         return img, title
 
     anim = FuncAnimation(fig, frame, frames=len(grids), blit=False)
-    with atomic_path(path) as tmp:
-        anim.save(tmp, writer=PillowWriter(fps=fps), dpi=80)
+    save_animation(anim, path, fps)
     plt.close(fig)
     return Path(path)
 
