@@ -9,6 +9,7 @@ one. ``main(argv)`` is ``python -m toygan.run --dataset mnist ...``.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
@@ -263,8 +264,6 @@ def main(argv: list[str] | None = None) -> int:
             path = Path(cfg.resume) / "config.json"
             if not path.exists():
                 raise UsageError("--resume", f"no config.json in {cfg.resume}")
-            import json
-
             stored = MnistConfig.from_dict(json.loads(path.read_text()))
             extend = any(a == "--epochs" or a.startswith("--epochs=") for a in argv)
             stored.epochs = cfg.epochs if extend else stored.epochs
