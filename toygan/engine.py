@@ -5,6 +5,11 @@ and m noise samples, then one generator step on a fresh noise minibatch. The eng
 about 1D mixtures or MNIST: it takes a real-sample source (anything with ``sample(n, generator)``),
 G, D, a noise prior, optimisers and an ``Objective``.
 
+Gradients come from autograd, or, when the networks have analytic backward passes
+(``forward_cached`` / ``backward_cached``, as toygan's MLPs do) and the objective knows its logit
+derivatives, from those: the same numbers without autograd's per-operation overhead, which is
+most of a step for small networks. ``fast=False`` forces autograd.
+
 Per-step statistics (d_loss, g_loss, mean D(real), mean D(fake), ||grad_G||) are written into a
 buffer on the training device; the host reads it only every ``sync_every`` steps (progress bar,
 divergence check), never every step. A non-finite statistic raises ``TrainingDiverged``.
@@ -22,6 +27,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from toygan.objectives import Objective, get_objective
+from toygan.optim import LeanAdam
 
 STAT_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm")
 
@@ -53,20 +59,29 @@ def make_optimizer(
     """'adam' (betas) or 'sgd' (with momentum, as in the paper).
 
     Uses the fused implementation (one kernel for all parameters) on CPU and CUDA: for the small
-    networks of toygan the per-parameter loop of the default optimiser dominates a step.
+    networks of toygan the per-parameter loop of the default optimiser dominates a step. Adam
+    is ``toygan.optim.LeanAdam``, the fused Adam without its per-call Python overhead.
     """
     params = list(params)
     fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=betas, fused=fused)
+        if fused:
+            return LeanAdam(params, lr=lr, betas=betas)
+        return torch.optim.Adam(params, lr=lr, betas=betas)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, fused=fused)
     raise ValueError(f"unknown optimizer {name!r}; choose from ['adam', 'sgd']")
 
 
 def grad_norm(params: Sequence[nn.Parameter]) -> torch.Tensor:
-    """Euclidean norm of all gradients together, as a 0-d tensor (no host sync)."""
+    """Euclidean norm of all gradients together, as a 0-d tensor (no host sync).
+
+    Small networks: one norm of the concatenated gradients (a third of the time of
+    ``torch.nn.utils.get_total_norm``'s Python); large ones: per-tensor norms, no copy.
+    """
     grads = [p.grad for p in params if p.grad is not None]
+    if sum(g.numel() for g in grads) <= 1 << 16:
+        return torch.linalg.vector_norm(torch.cat([g.reshape(-1) for g in grads]))
     if hasattr(torch.nn.utils, "get_total_norm"):  # torch >= 2.6: one foreach kernel
         return torch.nn.utils.get_total_norm(grads)
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
@@ -132,7 +147,8 @@ class GANTrainer:
     ``rng`` is the one ``torch.Generator`` all minibatches are drawn from (on the training device),
     so a run is a function of its seed. ``schedulers`` (anything with ``.step()``) are stepped
     once per iteration after the G update. ``autocast`` (e.g. ``torch.bfloat16``) enables mixed
-    precision for the forward passes.
+    precision for the forward passes. ``fast`` (default: when available) takes gradients from
+    the networks' analytic backward passes instead of autograd.
     """
 
     def __init__(
@@ -151,6 +167,7 @@ class GANTrainer:
         schedulers: Sequence[Any] = (),
         autocast: torch.dtype | None = None,
         prefetch: int = 32,
+        fast: bool = True,
     ) -> None:
         if k_steps < 1 or batch_size < 1 or prefetch < 1:
             raise ValueError(
@@ -171,6 +188,13 @@ class GANTrainer:
         self._noise: list[torch.Tensor] = []  # prefetched noise minibatches, next first
         self._g_params = [p for p in generator.parameters() if p.requires_grad]
         self._d_params = [p for p in discriminator.parameters() if p.requires_grad]
+        self.fast_d = (
+            fast
+            and autocast is None
+            and self.objective.analytic
+            and hasattr(discriminator, "backward_cached")
+        )
+        self.fast_g = self.fast_d and hasattr(generator, "backward_cached")
 
     def _amp(self):
         if self.autocast is None:
@@ -197,58 +221,91 @@ class GANTrainer:
         """A fresh noise minibatch (batch_size, noise_dim)."""
         return self._next(self._noise, self.prior, self.k_steps + 1)
 
-    def d_step(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def d_step(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One D update on fresh real and noise minibatches.
 
-        Returns the loss (0-d) and the mean D(real), D(fake) as a (2,) tensor, all detached.
+        Returns D's logits on the real then the fake minibatch (2m, 1), detached, and the
+        penalty term of the loss (0-d) or None: ``chunk_stats`` turns them into statistics.
         """
         m = self.batch_size
         real = self.sample_real()  # (m, *data_shape)
         with torch.no_grad(), self._amp():
             fake = self.G(self.sample_noise()).to(real.dtype)  # (m, *data_shape)
-        with self._amp():
-            logits = self.D(torch.cat([real, fake])).float()  # (2m, 1): one pass for both
-        loss = self.objective.discriminator_loss(logits[:m], logits[m:])
-        if self.objective.d_penalty is not None:
-            loss = loss + self.objective.d_penalty(self.D, real, fake)
         _clear_grads(self._d_params)
-        loss.backward(inputs=self._d_params)
+        penalty = None
+        if self.fast_d:
+            logits, cache = self.D.forward_cached(torch.cat([real, fake]))  # (2m, 1)
+            grads = self.objective.discriminator_loss_grad(logits[:m], logits[m:])
+            self.D.backward_cached(cache, torch.cat(grads))  # (2m, 1) dL/dl
+        else:
+            with self._amp():
+                logits = self.D(torch.cat([real, fake])).float()  # (2m, 1): one pass for both
+            loss = self.objective.discriminator_loss(logits[:m], logits[m:])
+            if self.objective.d_penalty is not None:
+                penalty = self.objective.d_penalty(self.D, real, fake)
+                loss = loss + penalty
+                penalty = penalty.detach()
+            loss.backward(inputs=self._d_params)
+            logits = logits.detach()  # keeps no graph alive until the statistics are read
         self.d_opt.step()
-        with torch.no_grad():
-            # (2,) mean D(real), D(fake); reshape, not view(2, m): member-batched ensembles
-            # (toygan.ensemble) pass logits (2m, S, 1)
-            d_means = torch.sigmoid(logits.reshape(2, -1)).mean(1)
-        return loss.detach(), d_means
+        return logits, penalty
 
     def g_step(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """One G update on a fresh noise minibatch; returns (loss, ||grad_G||), detached."""
-        with self._amp():
-            logits = self.D(self.G(self.sample_noise())).float()  # (m, 1)
-        loss = self.objective.generator_loss(logits)
+        """One G update on a fresh noise minibatch; returns (D's logits (m, 1), ||grad_G||),
+        detached."""
         _clear_grads(self._g_params)
-        # Gradients for G only: D's weights get none, so D's optimiser state is untouched.
-        loss.backward(inputs=self._g_params)
+        if self.fast_g:
+            fake, g_cache = self.G.forward_cached(self.sample_noise())  # (m, *data_shape)
+            logits, d_cache = self.D.forward_cached(fake)  # (m, 1)
+            grad = self.objective.generator_loss_grad(logits)  # (m, 1) dL/dl
+            grad = self.D.backward_cached(d_cache, grad, params=False, inputs=True)
+            self.G.backward_cached(g_cache, grad)
+        else:
+            with self._amp():
+                logits = self.D(self.G(self.sample_noise())).float()  # (m, 1)
+            loss = self.objective.generator_loss(logits)
+            # Gradients for G only: D's weights get none, so D's optimiser state is untouched.
+            loss.backward(inputs=self._g_params)
+            logits = logits.detach()
         norm = grad_norm(self._g_params)
         self.g_opt.step()
-        return loss.detach(), norm
+        return logits, norm
 
-    def train_step(self) -> torch.Tensor:
-        """One iteration of Algorithm 1; returns the stats (len(STAT_NAMES),) on the device.
-
-        d_loss, D(real) and D(fake) are means over the k D steps (not sums: they do not grow
-        with k).
-        """
-        d_loss, d_means = self.d_step()
-        for _ in range(self.k_steps - 1):
-            more_loss, more_means = self.d_step()
-            d_loss, d_means = d_loss + more_loss, d_means + more_means
-        if self.k_steps > 1:
-            d_loss, d_means = d_loss / self.k_steps, d_means / self.k_steps
-        g_loss, g_norm = self.g_step()
+    def _iterate(self) -> tuple:
+        """One iteration of Algorithm 1: k D steps, one G step, the schedulers; its record."""
+        d_steps = [self.d_step() for _ in range(self.k_steps)]
+        g_logits, g_norm = self.g_step()
         for s in self.schedulers:
             s.step()
         self.step += 1
-        return torch.stack([d_loss, g_loss, d_means[0], d_means[1], g_norm])
+        return d_steps, g_logits, g_norm
+
+    @torch.no_grad()
+    def chunk_stats(self, records: Sequence[tuple]) -> torch.Tensor:
+        """The statistics (n, len(STAT_NAMES)) of n iterations' records, on the device.
+
+        The losses are the objective's own, evaluated on each iteration's logits, vectorised
+        over the iterations with ``torch.vmap``: one call per chunk instead of a dozen small
+        operations per step. d_loss, D(real) and D(fake) are means over the k D steps (not
+        sums: they do not grow with k).
+        """
+        n, k = len(records), self.k_steps
+        d_logits = torch.stack([lg for r in records for lg, _ in r[0]])  # (n * k, 2m, ...)
+        d_loss = torch.vmap(lambda lg: self.objective.discriminator_loss(*lg.chunk(2)))(d_logits)
+        penalties = [p for r in records for _, p in r[0] if p is not None]
+        if penalties:
+            d_loss = d_loss + torch.stack(penalties)
+        g_loss = torch.vmap(self.objective.generator_loss)(torch.stack([r[1] for r in records]))
+        # (n, 2) mean D(real), D(fake); reshape, not view(.., m): member-batched ensembles
+        # (toygan.ensemble) have logits (2m, S, 1)
+        d_means = torch.sigmoid(d_logits.reshape(n, k, 2, -1)).mean((1, 3))
+        norms = torch.stack([r[2] for r in records])
+        d_loss = d_loss.view(n, k).mean(1)
+        return torch.stack([d_loss, g_loss, d_means[:, 0], d_means[:, 1], norms], 1)
+
+    def train_step(self) -> torch.Tensor:
+        """One iteration of Algorithm 1; returns its statistics (len(STAT_NAMES),) on the device."""
+        return self.chunk_stats([self._iterate()])[0]
 
     def train(
         self,
@@ -272,8 +329,8 @@ class GANTrainer:
         self.G.train()
         self.D.train()
         start, end = self.step, self.step + steps
-        buf = torch.empty(steps, len(STAT_NAMES), device=self.device)
-        done = 0  # rows of buf already moved to self.history
+        records: list[tuple] = []  # iterations since the last host sync
+        done = 0  # iterations already moved to self.history
         out = History()
         if start == 0:
             for cb in callbacks:
@@ -281,12 +338,12 @@ class GANTrainer:
         bar = tqdm(total=steps, disable=not progress, desc=desc, leave=False, mininterval=0.5)
         with bar:
             while self.step < end:
-                row = self.train_step()
-                i = self.step - start  # rows filled so far
-                buf[i - 1] = row
+                records.append(self._iterate())
+                i = self.step - start  # iterations done in this call
                 snapshot = snapshot_every > 0 and self.step % snapshot_every == 0
                 if i % sync_every == 0 or snapshot or self.step == end:
-                    rows = buf[done:i].cpu().numpy()
+                    rows = self.chunk_stats(records).cpu().numpy()
+                    records.clear()
                     steps_arr = np.arange(start + done + 1, start + i + 1)
                     bad = ~np.isfinite(rows)
                     if bad.any():  # keep the finite steps before the first bad one, then stop

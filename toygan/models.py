@@ -3,6 +3,13 @@
 The generator maps noise z ~ p_z of shape (batch, noise_dim) to samples of shape
 (batch, data_dim); the discriminator maps samples to *logits* of shape (batch, 1), never to
 probabilities: every loss is a function of logits (see ``toygan.objectives``).
+
+Besides ``forward`` (autograd), each network has ``forward_cached`` / ``backward_cached``: the
+same forward pass without autograd, and its backward pass written out (weight gradient
+g^T x, bias gradient sum g, input gradient g W, activation derivatives from ATen's own backward
+kernels). For networks this small a step is all per-operation overhead, and this path skips
+autograd's graph building and bookkeeping: the engine uses it when it can and the tests check
+it against autograd.
 """
 
 from __future__ import annotations
@@ -25,13 +32,39 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "softplus": F.softplus,
 }
 
+_aten = torch.ops.aten
+# d act / d pre-activation applied to an upstream gradient: f(grad, pre, post) -> grad wrt pre
+ACTIVATION_GRADS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "relu": lambda g, pre, post: _aten.threshold_backward(g, post, 0),
+    "leaky_relu": lambda g, pre, post: _aten.leaky_relu_backward(g, pre, 0.2, False),
+    "tanh": lambda g, pre, post: _aten.tanh_backward(g, post),
+    "elu": lambda g, pre, post: _aten.elu_backward(g, 1.0, 1, 1, False, pre),
+    "gelu": lambda g, pre, post: _aten.gelu_backward(g, pre),
+    "silu": lambda g, pre, post: _aten.silu_backward(g, pre),
+    "softplus": lambda g, pre, post: _aten.softplus_backward(g, pre, 1, 20),
+}
+
 OUTPUTS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "linear": lambda x: x,
     "tanh": torch.tanh,  # samples in [-1, 1]
     "sigmoid": torch.sigmoid,  # samples in [0, 1] (the generator's pixels, never D's output)
 }
 
+OUTPUT_GRADS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "linear": lambda g, out: g,
+    "tanh": lambda g, out: _aten.tanh_backward(g, out),
+    "sigmoid": lambda g, out: _aten.sigmoid_backward(g, out),
+}
+
 PRIORS = ("gaussian", "uniform")
+
+
+def _set_grad(p: nn.Parameter, grad: torch.Tensor) -> None:
+    """Accumulate into ``p.grad`` as autograd does (assign when it is None)."""
+    if p.grad is None:
+        p.grad = grad
+    else:
+        p.grad.add_(grad)
 
 
 class MLP(nn.Module):
@@ -72,6 +105,51 @@ class MLP(nn.Module):
                 x = F.dropout(x, self.dropout, self.training)
         return F.linear(x, last.weight, last.bias)  # (batch, out_dim)
 
+    @torch.no_grad()
+    def forward_cached(self, x: torch.Tensor) -> tuple[torch.Tensor, list]:
+        """``forward`` without autograd: (output (batch, out_dim), cache for backward_cached).
+
+        The cache holds each layer's input and, after hidden layers, (pre-activation,
+        activation, dropout mask or None). Dropout masks come from the global RNG, like
+        ``F.dropout``'s.
+        """
+        cache = []
+        *hidden, last = self.layers
+        for layer in hidden:
+            pre = F.linear(x, layer.weight, layer.bias)  # (batch, width)
+            post = self._act(pre)
+            mask = None
+            if self.dropout and self.training:
+                keep = 1.0 - self.dropout
+                mask = torch.empty_like(post).bernoulli_(keep).div_(keep)
+            cache.append((x, (pre, post, mask)))
+            x = post if mask is None else post * mask
+        cache.append((x, None))
+        return F.linear(x, last.weight, last.bias), cache  # (batch, out_dim)
+
+    @torch.no_grad()
+    def backward_cached(
+        self, cache: list, grad: torch.Tensor, *, params: bool = True, inputs: bool = False
+    ) -> torch.Tensor | None:
+        """Backpropagate ``grad`` (batch, out_dim) through the pass that made ``cache``.
+
+        ``params``: accumulate the weight and bias gradients into ``.grad``; ``inputs``:
+        return the gradient with respect to the input (batch, in_dim), else None.
+        """
+        act_grad = ACTIVATION_GRADS[self.activation]
+        for j in reversed(range(len(self.layers))):
+            layer, (x, act) = self.layers[j], cache[j]
+            if act is not None:  # a hidden layer: through dropout, then the activation
+                pre, post, mask = act
+                grad = act_grad(grad if mask is None else grad * mask, pre, post)
+            if params:
+                _set_grad(layer.weight, torch.mm(grad.t(), x))  # (out, in)
+                _set_grad(layer.bias, grad.sum(0))  # (out,)
+            if j == 0 and not inputs:
+                return None
+            grad = torch.mm(grad, layer.weight)  # (batch, in)
+        return grad
+
 
 class Generator(nn.Module):
     """x = G(z): an MLP from noise (batch, noise_dim) to samples (batch, data_dim)."""
@@ -96,6 +174,18 @@ class Generator(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self._out(self.net(z))  # (batch, noise_dim) -> (batch, data_dim)
 
+    @torch.no_grad()
+    def forward_cached(self, z: torch.Tensor) -> tuple[torch.Tensor, tuple]:
+        """``forward`` without autograd, and the cache ``backward_cached`` needs."""
+        h, cache = self.net.forward_cached(z)
+        x = self._out(h)  # (batch, data_dim)
+        return x, (cache, x)
+
+    def backward_cached(self, cache: tuple, grad: torch.Tensor, **kw) -> torch.Tensor | None:
+        """Backpropagate dL/dx (batch, data_dim); see ``MLP.backward_cached``."""
+        net_cache, x = cache
+        return self.net.backward_cached(net_cache, OUTPUT_GRADS[self.output](grad, x), **kw)
+
 
 class Discriminator(nn.Module):
     """l = D(x): an MLP from samples (batch, data_dim) to logits (batch, 1); D(x) = sigmoid(l)."""
@@ -114,6 +204,18 @@ class Discriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.flatten(1))  # (batch, data_dim) -> (batch, 1) logits
+
+    @torch.no_grad()
+    def forward_cached(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple]:
+        """``forward`` without autograd, and the cache ``backward_cached`` needs."""
+        logits, cache = self.net.forward_cached(x.flatten(1))
+        return logits, (cache, x.shape)
+
+    def backward_cached(self, cache: tuple, grad: torch.Tensor, **kw) -> torch.Tensor | None:
+        """Backpropagate dL/dl (batch, 1); an input gradient comes back in x's shape."""
+        net_cache, shape = cache
+        grad_x = self.net.backward_cached(net_cache, grad, **kw)
+        return None if grad_x is None else grad_x.view(shape)
 
 
 class NoisePrior:

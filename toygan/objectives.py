@@ -16,9 +16,13 @@ fakes confidently (l << 0): d/dl of -softplus(l) is -sigmoid(l) -> 0, that of so
 -logsigmoid(-x), which is exact for every logit (``F.softplus`` switches to x above x = 20, an
 absolute error of up to 2e-9 that float64 oracles see) and finite for all float32 logits.
 
+Each loss comes with its derivative in the logit, in closed form (d/dl softplus(l) = sigmoid(l)),
+for the engine's autograd-free fast path (``toygan.models``: MLPs with analytic backward passes).
+
 An ``Objective`` is the unit the engine trains with. Later objectives (least squares,
 Wasserstein with gradient penalty, hinge) add an entry; ``d_penalty`` is the hook for terms that
-need D and the samples themselves (a gradient penalty), and is ``None`` for the GAN losses.
+need D and the samples themselves (a gradient penalty), and is ``None`` for the GAN losses. An
+objective without the derivatives (or with a penalty) trains through autograd.
 """
 
 from __future__ import annotations
@@ -52,13 +56,34 @@ def g_loss_nonsaturating(logits: torch.Tensor) -> torch.Tensor:
     return -F.logsigmoid(logits)
 
 
+def d_loss_real_grad(logits: torch.Tensor) -> torch.Tensor:
+    """d/dl softplus(-l) = -sigmoid(-l)."""
+    return torch.sigmoid(-logits).neg_()
+
+
+def d_loss_fake_grad(logits: torch.Tensor) -> torch.Tensor:
+    """d/dl softplus(l) = sigmoid(l)."""
+    return torch.sigmoid(logits)
+
+
+def g_loss_saturating_grad(logits: torch.Tensor) -> torch.Tensor:
+    """d/dl -softplus(l) = -sigmoid(l): vanishes as D rejects the fakes (l -> -inf)."""
+    return torch.sigmoid(logits).neg_()
+
+
+def g_loss_nonsaturating_grad(logits: torch.Tensor) -> torch.Tensor:
+    """d/dl softplus(-l) = -sigmoid(-l): tends to -1 as D rejects the fakes (l -> -inf)."""
+    return torch.sigmoid(-logits).neg_()
+
+
 @dataclass(frozen=True)
 class Objective:
     """A pair of per-sample losses on logits; the engine minimises their batch means.
 
     ``d_real`` and ``d_fake`` make the discriminator loss, ``g`` the generator loss, each mapping
     logits (batch, 1) to per-sample losses (batch, 1). ``d_penalty(D, real, fake)`` returns an
-    extra scalar D loss (``None``: no penalty).
+    extra scalar D loss (``None``: no penalty). ``d_real_grad``, ``d_fake_grad`` and ``g_grad``
+    are the per-sample derivatives in the logit (``None``: autograd only).
     """
 
     name: str
@@ -67,6 +92,15 @@ class Objective:
     d_fake: LogitLoss
     g: LogitLoss
     d_penalty: Callable[..., torch.Tensor] | None = None
+    d_real_grad: LogitLoss | None = None
+    d_fake_grad: LogitLoss | None = None
+    g_grad: LogitLoss | None = None
+
+    @property
+    def analytic(self) -> bool:
+        """True when the losses' logit derivatives are known and no penalty needs autograd."""
+        grads = (self.d_real_grad, self.d_fake_grad, self.g_grad)
+        return self.d_penalty is None and all(g is not None for g in grads)
 
     def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor):
         """Scalar L_D from real logits (m, 1) and fake logits (m', 1)."""
@@ -76,6 +110,17 @@ class Objective:
         """Scalar L_G from fake logits (m, 1)."""
         return self.g(fake_logits).mean()
 
+    def discriminator_loss_grad(self, real_logits: torch.Tensor, fake_logits: torch.Tensor):
+        """(dL_D/dl_real, dL_D/dl_fake), shaped like the logits, for ``analytic`` objectives."""
+        return (
+            self.d_real_grad(real_logits).div_(real_logits.numel()),
+            self.d_fake_grad(fake_logits).div_(fake_logits.numel()),
+        )
+
+    def generator_loss_grad(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        """dL_G/dl, shaped like the logits, for ``analytic`` objectives."""
+        return self.g_grad(fake_logits).div_(fake_logits.numel())
+
 
 OBJECTIVES: dict[str, Objective] = {
     "saturating": Objective(
@@ -84,6 +129,9 @@ OBJECTIVES: dict[str, Objective] = {
         d_loss_real,
         d_loss_fake,
         g_loss_saturating,
+        d_real_grad=d_loss_real_grad,
+        d_fake_grad=d_loss_fake_grad,
+        g_grad=g_loss_saturating_grad,
     ),
     "nonsaturating": Objective(
         "nonsaturating",
@@ -91,6 +139,9 @@ OBJECTIVES: dict[str, Objective] = {
         d_loss_real,
         d_loss_fake,
         g_loss_nonsaturating,
+        d_real_grad=d_loss_real_grad,
+        d_fake_grad=d_loss_fake_grad,
+        g_grad=g_loss_nonsaturating_grad,
     ),
 }
 
