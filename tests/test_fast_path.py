@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 from torch.optim.lr_scheduler import LinearLR
 
 from toygan import OBJECTIVES, ToyConfig, build_trainer
-from toygan.models import ACTIVATIONS, OUTPUTS, Discriminator, Generator
+from toygan.models import ACTIVATIONS, MLP, OUTPUTS, Discriminator, Generator, linear
 from toygan.optim import LeanAdam
 
 logit_arrays = arrays(np.float64, st.integers(1, 64), elements=st.floats(-40, 40))
@@ -217,3 +217,27 @@ def test_lean_adam_is_torch_adam():
     for sa, sb in zip(lean.state.values(), ref.state.values(), strict=True):
         for k in sa:
             torch.testing.assert_close(sa[k], sb[k], rtol=0, atol=0)
+
+
+def test_large_layers_take_the_transposed_product_and_stay_exact():
+    torch.manual_seed(2)
+    G = Generator(300, 5, [256, 7], 0, "leaky_relu", "tanh").double()  # 300 x 256 >= 2^16
+    assert G.net.layers[0].weight.numel() >= 1 << 16
+    z = torch.randn(6, 300, dtype=torch.float64)
+    layer = G.net.layers[0]
+    torch.testing.assert_close(linear(z, layer), F.linear(z, layer.weight, layer.bias))
+    upstream = torch.randn(6, 5, dtype=torch.float64)
+    out, grad_z, grads = autograd_reference(G, z, upstream)
+    x, cache = G.forward_cached(z)
+    torch.testing.assert_close(x, out.detach(), rtol=1e-12, atol=1e-12)
+    got_z = G.backward_cached(cache, upstream, inputs=True)
+    torch.testing.assert_close(got_z, grad_z, rtol=1e-10, atol=1e-12)
+    for p, g in zip(G.parameters(), grads, strict=True):
+        torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-12)
+
+
+def test_mlp_widths_per_layer_and_their_validation():
+    mlp = MLP(3, 2, [5, 4], activation="relu")
+    assert [tuple(layer.weight.shape) for layer in mlp.layers] == [(5, 3), (4, 5), (2, 4)]
+    with pytest.raises(ValueError, match="widths must be > 0"):
+        MLP(3, 2, [5, 0])

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from toygan import presets
-from toygan.mnist_run import main
+from toygan.mnist_run import MnistConfig, build_trainer, main
 
 REAL = Path(os.environ.get("TOYGAN_MNIST_DIR", Path(__file__).parents[1] / "../shared/data/mnist"))
 pytestmark = pytest.mark.skipif(
@@ -29,6 +29,20 @@ def test_maxout_and_models_shapes():
         G, D = presets.build_models(name)
         z = torch.randn(7, presets.get_preset(name).noise_dim)
         assert G(z).shape == (7, 784) and D(G(z)).shape == (7, 1)
+
+
+def test_modern_preset_trains_on_the_analytic_path_like_autograd():
+    cfg = MnistConfig(data_dir=str(REAL), split="test", limit=256, device="cpu", progress=False)
+    runs = []
+    for fast in (True, False):
+        trainer, _ = build_trainer(cfg)
+        trainer.fast_d = trainer.fast_g = trainer.fast_d and fast
+        torch.manual_seed(0)  # dropout masks come from the global RNG
+        trainer.train(3, progress=False)
+        runs.append(trainer)
+    assert runs[0].fast_d and runs[0].fast_g and not runs[1].fast_g
+    for a, b in zip(runs[0].G.parameters(), runs[1].G.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_goodfellow_schedule():

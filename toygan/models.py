@@ -14,7 +14,7 @@ it against autograd.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import pairwise
 
@@ -67,10 +67,35 @@ def _set_grad(p: nn.Parameter, grad: torch.Tensor) -> None:
         p.grad.add_(grad)
 
 
-class MLP(nn.Module):
-    """``depth`` hidden layers of ``width`` units with ``activation``, then a linear layer.
+def linear(x: torch.Tensor, layer: nn.Linear) -> torch.Tensor:
+    """x W^T + b (batch, out) for ``layer`` (W: (out, in)).
 
-    The forward pass calls ``F.linear`` on each layer's weights directly: for toygan's small
+    Weights of 2^16 entries or more: computed as (W x^T + b)^T, a transposed view. On CPU,
+    MKL multiplies a small batch by a large transposed W up to twice as slowly as W by x^T.
+    """
+    w = layer.weight
+    if w.numel() >= 1 << 16:
+        return torch.addmm(layer.bias[:, None], w, x.t()).t()  # (batch, out)
+    return F.linear(x, w, layer.bias)
+
+
+def dropout_mask(x: torch.Tensor, p: float) -> torch.Tensor:
+    """Inverted-dropout mask shaped like x: 0 with probability p, else 1/(1-p) (global RNG).
+
+    Uniforms compared with 1 - p: on CPU about twice as fast as ``F.dropout``'s Bernoulli
+    draws, and the same mask serves the autograd and the analytic backward pass.
+    """
+    keep = 1.0 - p
+    return torch.rand(x.shape, device=x.device).lt_(keep).to(x.dtype).div_(keep)
+
+
+class MLP(nn.Module):
+    """Hidden layers with ``activation`` (and dropout), then a linear layer.
+
+    ``width`` is the number of units of each of the ``depth`` hidden layers, or a sequence of
+    widths, one per hidden layer (``depth`` is then ignored).
+
+    The forward pass calls ``linear`` on each layer's weights directly: for toygan's small
     networks the per-submodule call overhead of ``nn.Sequential`` is a visible part of a step.
     """
 
@@ -78,7 +103,7 @@ class MLP(nn.Module):
         self,
         in_dim: int,
         out_dim: int,
-        width: int = 32,
+        width: int | Sequence[int] = 32,
         depth: int = 2,
         activation: str = "relu",
         dropout: float = 0.0,
@@ -88,11 +113,12 @@ class MLP(nn.Module):
             raise ValueError(
                 f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}"
             )
-        if width <= 0 or depth < 0:
-            raise ValueError(f"width must be > 0 and depth >= 0, got {width=}, {depth=}")
+        widths = [width] * depth if isinstance(width, int) else list(width)
+        if depth < 0 or any(w <= 0 for w in widths):
+            raise ValueError(f"widths must be > 0 and depth >= 0, got {width=}, {depth=}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        dims = [in_dim] + [width] * depth + [out_dim]
+        dims = [in_dim, *widths, out_dim]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in pairwise(dims))
         self.activation, self.dropout = activation, dropout
         self._act = ACTIVATIONS[activation]
@@ -100,32 +126,31 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         *hidden, last = self.layers
         for layer in hidden:
-            x = self._act(F.linear(x, layer.weight, layer.bias))  # (batch, width)
-            if self.dropout:
-                x = F.dropout(x, self.dropout, self.training)
-        return F.linear(x, last.weight, last.bias)  # (batch, out_dim)
+            x = self._act(linear(x, layer))  # (batch, width)
+            if self.dropout and self.training:
+                x = x * dropout_mask(x, self.dropout)
+        return linear(x, last)  # (batch, out_dim)
 
     @torch.no_grad()
     def forward_cached(self, x: torch.Tensor) -> tuple[torch.Tensor, list]:
         """``forward`` without autograd: (output (batch, out_dim), cache for backward_cached).
 
         The cache holds each layer's input and, after hidden layers, (pre-activation,
-        activation, dropout mask or None). Dropout masks come from the global RNG, like
-        ``F.dropout``'s.
+        activation, dropout mask or None). Dropout masks are ``forward``'s: the same global RNG
+        draws, so both passes train alike.
         """
         cache = []
         *hidden, last = self.layers
         for layer in hidden:
-            pre = F.linear(x, layer.weight, layer.bias)  # (batch, width)
+            pre = linear(x, layer)  # (batch, width)
             post = self._act(pre)
             mask = None
             if self.dropout and self.training:
-                keep = 1.0 - self.dropout
-                mask = torch.empty_like(post).bernoulli_(keep).div_(keep)
+                mask = dropout_mask(post, self.dropout)
             cache.append((x, (pre, post, mask)))
             x = post if mask is None else post * mask
         cache.append((x, None))
-        return F.linear(x, last.weight, last.bias), cache  # (batch, out_dim)
+        return linear(x, last), cache  # (batch, out_dim)
 
     @torch.no_grad()
     def backward_cached(
@@ -158,7 +183,7 @@ class Generator(nn.Module):
         self,
         noise_dim: int = 1,
         data_dim: int = 1,
-        width: int = 32,
+        width: int | Sequence[int] = 32,
         depth: int = 2,
         activation: str = "relu",
         output: str = "linear",
@@ -193,7 +218,7 @@ class Discriminator(nn.Module):
     def __init__(
         self,
         data_dim: int = 1,
-        width: int = 32,
+        width: int | Sequence[int] = 32,
         depth: int = 2,
         activation: str = "relu",
         dropout: float = 0.0,

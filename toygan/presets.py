@@ -19,14 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from toygan.engine import make_optimizer
-from toygan.models import OUTPUTS
+from toygan.models import Discriminator, Generator
 
 IMAGE_DIM = 784  # 28 x 28 pixels, flattened
 
@@ -66,46 +65,6 @@ class MaxoutDiscriminator(nn.Module):
         x = F.dropout(self.h0(x), self.hidden_dropout, self.training)  # (batch, units)
         x = F.dropout(self.h1(x), self.hidden_dropout, self.training)  # (batch, units)
         return self.out(x)  # (batch, 1) logits
-
-
-class LayerMLP(nn.Module):
-    """Linear layers of the given ``dims`` with LeakyReLU(0.2) (and dropout) between them."""
-
-    def __init__(self, dims: Sequence[int], dropout: float = 0.0, slope: float = 0.2) -> None:
-        super().__init__()
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in pairwise(dims))
-        self.dropout, self.slope = dropout, slope
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        *hidden, last = self.layers
-        for layer in hidden:
-            x = F.leaky_relu(layer(x), self.slope)  # (batch, width)
-            if self.dropout:
-                x = F.dropout(x, self.dropout, self.training)
-        return last(x)  # (batch, dims[-1])
-
-
-class ImageGenerator(nn.Module):
-    """x = G(z): noise (batch, noise_dim) -> pixels (batch, 784) through ``output``."""
-
-    def __init__(self, net: nn.Module, noise_dim: int, output: str) -> None:
-        super().__init__()
-        self.net, self.noise_dim, self.output = net, noise_dim, output
-        self._out = OUTPUTS[output]
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self._out(self.net(z))  # (batch, noise_dim) -> (batch, 784)
-
-
-class ImageDiscriminator(nn.Module):
-    """l = D(x): pixels (batch, 784) -> logits (batch, 1)."""
-
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x.flatten(1))  # (batch, 1) logits
 
 
 class GoodfellowSchedule:
@@ -191,15 +150,11 @@ def build_models(name: str, device: torch.device | str = "cpu") -> tuple[nn.Modu
     """(G, D) of preset ``name`` on ``device``; initialised from the global torch RNG."""
     p = get_preset(name)
     if name == "goodfellow2014":
-        G = ImageGenerator(
-            LayerMLP([p.noise_dim, 1200, 1200, IMAGE_DIM], slope=0.0), p.noise_dim, p.output
-        )  # slope 0: ReLU
+        G = Generator(p.noise_dim, IMAGE_DIM, 1200, 2, "relu", p.output)
         D: nn.Module = MaxoutDiscriminator()
     else:
-        G = ImageGenerator(
-            LayerMLP([p.noise_dim, 256, 512, 1024, IMAGE_DIM]), p.noise_dim, p.output
-        )
-        D = ImageDiscriminator(LayerMLP([IMAGE_DIM, 1024, 512, 256, 1], dropout=0.3))
+        G = Generator(p.noise_dim, IMAGE_DIM, [256, 512, 1024], 0, "leaky_relu", p.output)
+        D = Discriminator(IMAGE_DIM, [1024, 512, 256], 0, "leaky_relu", dropout=0.3)
     return G.to(device), D.to(device)
 
 
