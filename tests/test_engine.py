@@ -119,3 +119,14 @@ def test_invalid_engine_settings():
         small_trainer(k_steps=0)
     with pytest.raises(ValueError, match="steps must be >= 1"):
         small_trainer().train(0)
+
+
+def test_small_networks_train_on_one_thread_and_restore_the_setting():
+    tr = small_trainer()
+    assert tr.threads == 1
+    before = torch.get_num_threads()
+    seen = []
+    tr.train(3, progress=False, callbacks=[lambda t, s: seen.append(torch.get_num_threads())])
+    assert seen and set(seen) == {1} and torch.get_num_threads() == before
+    big = build_trainer(ToyConfig(g_width=300, device="cpu"))  # a 300 x 300 layer: 2^16+
+    assert big.threads is None

@@ -133,17 +133,18 @@ def test_backward_cached_through_dropout_uses_the_forward_masks():
         torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-12)
 
 
-def test_backward_cached_accumulates_like_autograd():
+def test_backward_cached_overwrites_the_gradient_buffers_in_place():
     torch.manual_seed(1)
     G = Generator(2, 1, 5, 1, "tanh").double()
     z = torch.randn(4, 2, dtype=torch.float64)
     _, cache = G.forward_cached(z)
-    g = torch.ones(4, 1, dtype=torch.float64)
-    G.backward_cached(cache, g)
-    once = [p.grad.clone() for p in G.parameters()]
-    G.backward_cached(cache, g)
-    for p, o in zip(G.parameters(), once, strict=True):
-        torch.testing.assert_close(p.grad, 2 * o)
+    G.backward_cached(cache, torch.ones(4, 1, dtype=torch.float64))
+    buffers = [p.grad for p in G.parameters()]
+    once = [b.clone() for b in buffers]
+    G.backward_cached(cache, torch.ones(4, 1, dtype=torch.float64))
+    for p, b, o in zip(G.parameters(), buffers, once, strict=True):
+        assert p.grad is b  # the same storage, no new allocation
+        torch.testing.assert_close(p.grad, o)  # overwritten, not accumulated
 
 
 @pytest.mark.parametrize("objective", sorted(OBJECTIVES))

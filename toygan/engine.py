@@ -10,9 +10,10 @@ Gradients come from autograd, or, when the networks have analytic backward passe
 derivatives, from those: the same numbers without autograd's per-operation overhead, which is
 most of a step for small networks. ``fast=False`` forces autograd.
 
-Per-step statistics (d_loss, g_loss, mean D(real), mean D(fake), ||grad_G||) are written into a
-buffer on the training device; the host reads it only every ``sync_every`` steps (progress bar,
-divergence check), never every step. A non-finite statistic raises ``TrainingDiverged``.
+Per-step statistics (d_loss, g_loss, mean D(real), mean D(fake), ||grad_G||) are computed on the
+training device from each iteration's logits, a chunk of iterations at a time (``chunk_stats``);
+the host reads them only every ``sync_every`` steps (progress bar, divergence check), never every
+step. A non-finite statistic raises ``TrainingDiverged``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from toygan.objectives import Objective, get_objective
 from toygan.optim import LeanAdam
 
 STAT_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm")
+STATS_CHUNK = 100  # iterations per statistics computation (device side, no host sync)
 
 
 class Sampler(Protocol):
@@ -85,6 +87,20 @@ def grad_norm(params: Sequence[nn.Parameter]) -> torch.Tensor:
     if hasattr(torch.nn.utils, "get_total_norm"):  # torch >= 2.6: one foreach kernel
         return torch.nn.utils.get_total_norm(grads)
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+
+
+@contextlib.contextmanager
+def intra_op_threads(n: int | None):
+    """Run the block with ``torch.set_num_threads(n)``, then restore the setting (None: as is)."""
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _clear_grads(params: Sequence[nn.Parameter]) -> None:
@@ -148,7 +164,10 @@ class GANTrainer:
     so a run is a function of its seed. ``schedulers`` (anything with ``.step()``) are stepped
     once per iteration after the G update. ``autocast`` (e.g. ``torch.bfloat16``) enables mixed
     precision for the forward passes. ``fast`` (default: when available) takes gradients from
-    the networks' analytic backward passes instead of autograd.
+    the networks' analytic backward passes instead of autograd. ``threads``: intra-op threads
+    while training on CPU; None picks 1 for small networks (no parameter tensor of 2^16 entries
+    or more), whose matrix products are too small to gain from splitting (the 1D step runs
+    about 15% faster on one thread than on two), and otherwise leaves torch's setting.
     """
 
     def __init__(
@@ -168,6 +187,7 @@ class GANTrainer:
         autocast: torch.dtype | None = None,
         prefetch: int = 32,
         fast: bool = True,
+        threads: int | None = None,
     ) -> None:
         if k_steps < 1 or batch_size < 1 or prefetch < 1:
             raise ValueError(
@@ -195,6 +215,10 @@ class GANTrainer:
             and hasattr(discriminator, "backward_cached")
         )
         self.fast_g = self.fast_d and hasattr(generator, "backward_cached")
+        small = all(p.numel() < 1 << 16 for p in (*self._g_params, *self._d_params))
+        self.threads = threads if threads is not None else (1 if small else None)
+        if self.device.type != "cpu":
+            self.threads = None
 
     def _amp(self):
         if self.autocast is None:
@@ -231,9 +255,8 @@ class GANTrainer:
         real = self.sample_real()  # (m, *data_shape)
         with torch.no_grad(), self._amp():
             fake = self.G(self.sample_noise()).to(real.dtype)  # (m, *data_shape)
-        _clear_grads(self._d_params)
         penalty = None
-        if self.fast_d:
+        if self.fast_d:  # writes every gradient of D: nothing to clear
             logits, cache = self.D.forward_cached(torch.cat([real, fake]))  # (2m, 1)
             grads = self.objective.discriminator_loss_grad(logits[:m], logits[m:])
             self.D.backward_cached(cache, torch.cat(grads))  # (2m, 1) dL/dl
@@ -245,6 +268,7 @@ class GANTrainer:
                 penalty = self.objective.d_penalty(self.D, real, fake)
                 loss = loss + penalty
                 penalty = penalty.detach()
+            _clear_grads(self._d_params)
             loss.backward(inputs=self._d_params)
             logits = logits.detach()  # keeps no graph alive until the statistics are read
         self.d_opt.step()
@@ -253,8 +277,7 @@ class GANTrainer:
     def g_step(self) -> tuple[torch.Tensor, torch.Tensor]:
         """One G update on a fresh noise minibatch; returns (D's logits (m, 1), ||grad_G||),
         detached."""
-        _clear_grads(self._g_params)
-        if self.fast_g:
+        if self.fast_g:  # writes every gradient of G: nothing to clear
             fake, g_cache = self.G.forward_cached(self.sample_noise())  # (m, *data_shape)
             logits, d_cache = self.D.forward_cached(fake)  # (m, 1)
             grad = self.objective.generator_loss_grad(logits)  # (m, 1) dL/dl
@@ -265,6 +288,7 @@ class GANTrainer:
                 logits = self.D(self.G(self.sample_noise())).float()  # (m, 1)
             loss = self.objective.generator_loss(logits)
             # Gradients for G only: D's weights get none, so D's optimiser state is untouched.
+            _clear_grads(self._g_params)
             loss.backward(inputs=self._g_params)
             logits = logits.detach()
         norm = grad_norm(self._g_params)
@@ -329,21 +353,28 @@ class GANTrainer:
         self.G.train()
         self.D.train()
         start, end = self.step, self.step + steps
-        records: list[tuple] = []  # iterations since the last host sync
+        records: list[tuple] = []  # iterations whose statistics are not computed yet
+        chunks: list[torch.Tensor] = []  # statistics on the device, not yet read by the host
         done = 0  # iterations already moved to self.history
         out = History()
         if start == 0:
             for cb in callbacks:
                 cb(self, 0)
         bar = tqdm(total=steps, disable=not progress, desc=desc, leave=False, mininterval=0.5)
-        with bar:
+        with bar, intra_op_threads(self.threads):
             while self.step < end:
                 records.append(self._iterate())
+                if len(records) == STATS_CHUNK:  # bounds the logits kept between host syncs
+                    chunks.append(self.chunk_stats(records))
+                    records.clear()
                 i = self.step - start  # iterations done in this call
                 snapshot = snapshot_every > 0 and self.step % snapshot_every == 0
                 if i % sync_every == 0 or snapshot or self.step == end:
-                    rows = self.chunk_stats(records).cpu().numpy()
-                    records.clear()
+                    if records:
+                        chunks.append(self.chunk_stats(records))
+                        records.clear()
+                    rows = torch.cat(chunks).cpu().numpy()
+                    chunks.clear()
                     steps_arr = np.arange(start + done + 1, start + i + 1)
                     bad = ~np.isfinite(rows)
                     if bad.any():  # keep the finite steps before the first bad one, then stop
