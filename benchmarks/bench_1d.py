@@ -5,6 +5,10 @@ Adam(1e-3, betas (0.5, 0.999)), on the same two-mode mixture, for --steps iterat
 alternate (plain, toygan, plain, toygan, ...) so that machine noise hits both; the ratio
 reported is the median over --repeats pairs. Target (issue 2): >= 2x.
 
+toygan runs as a user gets it: the analytic backward pass, LeanAdam, statistics per chunk, and
+one intra-op thread for networks this small (``GANTrainer``'s default); the plain loop runs with
+torch's default thread count, as tutorials do.
+
     python benchmarks/bench_1d.py [--steps 2000] [--repeats 3]
 """
 

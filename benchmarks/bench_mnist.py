@@ -9,7 +9,8 @@ the process CPU time per image beside it.
 The seed-style loop is what users start from: a DataLoader over a TensorDataset, ``nn.Sigmoid``
 + ``nn.BCELoss``, separate D passes on real and fake, ``.item()`` every step, default Adam.
 toygan: the dataset on the device, permutation batches, one D pass on real+fake, logits with
-softplus losses, fused Adam, no gradients for D's weights in the G step, statistics read every
+softplus losses, the MLPs' analytic backward passes (no gradients for D's weights in the G
+step), large layers as (W x^T + b)^T, reused gradient buffers, LeanAdam, statistics read every
 100 steps.
 
     python benchmarks/bench_mnist.py --data-dir ../shared/data/mnist --split test --limit 9000

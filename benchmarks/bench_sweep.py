@@ -5,7 +5,11 @@ depth 2, batch 128, k = 1, Adam) and the plain loop of ``plain_loops.py`` on one
 process, and prints model-steps per second of each and their ratio (target: >= 20x, i.e. 64 seeds
 x 2000 steps in at most ~3x the wall time of one plain run).
 
-    python benchmarks/bench_sweep.py [--seeds 64] [--steps 2000] [--device cpu]
+    python benchmarks/bench_sweep.py [--seeds 64] [--steps 2000] [--device cpu] [--profile]
+
+``--profile`` also prints where one iteration's time goes (``torch.profiler``, grouped into
+batched matmuls, Adam and the rest) and the batched-matmul rate of this machine on the sweep's
+largest product, which bound what any implementation can reach here.
 """
 
 from __future__ import annotations
@@ -47,11 +51,15 @@ PLAIN_MATCH = dict(
 )
 
 
-def ensemble_model_steps_per_second(seeds: int, steps: int, device: str = "cpu") -> float:
-    """Members x iterations per second of one vectorised sweep (after 20 warm-up steps)."""
+def build(seeds: int, device: str):
     known = {f.name for f in dataclasses.fields(ToyConfig)}
     cfg = ToyConfig(device=device, **{k: v for k, v in PLAIN_MATCH.items() if k in known})
-    trainer = build_ensemble(cfg, range(seeds))
+    return build_ensemble(cfg, range(seeds))
+
+
+def ensemble_model_steps_per_second(seeds: int, steps: int, device: str = "cpu") -> float:
+    """Members x iterations per second of one vectorised sweep (after 20 warm-up steps)."""
+    trainer = build(seeds, device)
     trainer.train(20, progress=False)
     if trainer.device.type == "cuda":
         torch.cuda.synchronize()
@@ -62,11 +70,39 @@ def ensemble_model_steps_per_second(seeds: int, steps: int, device: str = "cpu")
     return seeds * steps / (time.perf_counter() - start)
 
 
+def profile_iteration(seeds: int, device: str, iterations: int = 20) -> None:
+    """Print milliseconds per iteration by kind of operation, and the machine's bmm rate."""
+    trainer = build(seeds, device)
+    trainer.train(20, progress=False)
+    with torch.profiler.profile() as prof:
+        trainer.train(iterations, progress=False)
+    groups: dict[str, float] = {"batched matmul": 0.0, "Adam": 0.0, "everything else": 0.0}
+    for e in prof.key_averages():
+        if not e.key.startswith("aten::"):
+            continue
+        kind = "batched matmul" if e.key in ("aten::bmm", "aten::baddbmm") else "everything else"
+        kind = "Adam" if "adam" in e.key else kind
+        groups[kind] += e.self_cpu_time_total / 1e3 / iterations  # us -> ms per iteration
+    for kind, ms in groups.items():
+        print(f"  {kind:16}: {ms:6.2f} ms per iteration (profiled)")
+    m = PLAIN_MATCH["batch_size"]
+    a = torch.randn(seeds, 2 * m, 64, device=device)
+    b = torch.randn(seeds, 64, 64, device=device)
+    for _ in range(10):
+        torch.bmm(a, b)
+    start, n = time.perf_counter(), 50
+    for _ in range(n):
+        torch.bmm(a, b)
+    rate = 2 * a.numel() * 64 * n / (time.perf_counter() - start) / 1e9
+    print(f"  bmm ({seeds}, {2 * m}, 64) x ({seeds}, 64, 64) alone: {rate:.0f} GFLOP/s")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=64, help="members of the sweep (default: 64)")
     p.add_argument("--steps", type=int, default=2000, help="iterations (default: 2000)")
     p.add_argument("--device", default="cpu", help="device of the sweep (default: cpu)")
+    p.add_argument("--profile", action="store_true", help="also print where the time goes")
     args = p.parse_args(argv)
     plain = plain_1d_steps_per_second(steps=args.steps)
     sweep = ensemble_model_steps_per_second(args.seeds, args.steps, args.device)
@@ -82,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         f"wall time of {args.seeds} x {args.steps} steps = "
         f"{args.seeds / ratio:.1f}x one plain run of {args.steps} steps"
     )
+    if args.profile:
+        profile_iteration(args.seeds, args.device)
     return 0
 
 
