@@ -73,13 +73,13 @@ def _grad_buffer(p: nn.Parameter) -> torch.Tensor:
 def linear(x: torch.Tensor, layer: nn.Linear) -> torch.Tensor:
     """x W^T + b (batch, out) for ``layer`` (W: (out, in)).
 
-    Weights of 2^16 entries or more: computed as (W x^T + b)^T and made contiguous. On CPU, MKL
+    On CPU, weights of 2^16 entries or more: computed as (W x^T + b)^T and made contiguous. MKL
     multiplies a small batch by a large transposed W up to twice as slowly as W by x^T; the
     copy costs less than what a transposed layout would cost every elementwise operation that
     meets it downstream (mixed layouts leave the vectorised kernels: 20x slower).
     """
     w = layer.weight
-    if w.numel() >= 1 << 16:
+    if w.numel() >= 1 << 16 and w.device.type == "cpu":
         return torch.addmm(layer.bias[:, None], w, x.t()).t().contiguous()  # (batch, out)
     return F.linear(x, w, layer.bias)
 
