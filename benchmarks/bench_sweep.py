@@ -6,10 +6,13 @@ process, and prints model-steps per second of each and their ratio (target: >= 2
 x 2000 steps in at most ~3x the wall time of one plain run).
 
     python benchmarks/bench_sweep.py [--seeds 64] [--steps 2000] [--device cpu] [--profile]
+                                     [--compile]
 
 ``--profile`` also prints where one iteration's time goes (``torch.profiler``, grouped into
 batched matmuls, Adam and the rest) and the batched-matmul rate of this machine on the sweep's
-largest product, which bound what any implementation can reach here.
+largest product, which bound what any implementation can reach here. ``--compile`` runs the
+ensemble's networks through ``torch.compile`` (fused elementwise kernels; the compilation time,
+printed, is not in the rate), to see how far kernel fusion gets.
 """
 
 from __future__ import annotations
@@ -57,10 +60,18 @@ def build(seeds: int, device: str):
     return build_ensemble(cfg, range(seeds))
 
 
-def ensemble_model_steps_per_second(seeds: int, steps: int, device: str = "cpu") -> float:
+def ensemble_model_steps_per_second(
+    seeds: int, steps: int, device: str = "cpu", compile: bool = False
+) -> float:
     """Members x iterations per second of one vectorised sweep (after 20 warm-up steps)."""
     trainer = build(seeds, device)
+    if compile:
+        for net in (trainer.G.net, trainer.D.net):
+            net.forward = torch.compile(net.forward, dynamic=False)
+    start = time.perf_counter()
     trainer.train(20, progress=False)
+    if compile:
+        print(f"compilation and 20 warm-up steps: {time.perf_counter() - start:.1f} s")
     if trainer.device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
@@ -103,15 +114,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=2000, help="iterations (default: 2000)")
     p.add_argument("--device", default="cpu", help="device of the sweep (default: cpu)")
     p.add_argument("--profile", action="store_true", help="also print where the time goes")
+    p.add_argument("--compile", action="store_true", help="torch.compile the ensemble's networks")
     args = p.parse_args(argv)
     plain = plain_1d_steps_per_second(steps=args.steps)
-    sweep = ensemble_model_steps_per_second(args.seeds, args.steps, args.device)
+    sweep = ensemble_model_steps_per_second(args.seeds, args.steps, args.device, args.compile)
     plain_again = plain_1d_steps_per_second(steps=args.steps)  # brackets the sweep: load drifts
     plain = 0.5 * (plain + plain_again)
     ratio = sweep / plain
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"plain seed-style loop (cpu)    : {plain:9.0f} model-steps/s")
-    print(f"sweep {args.seeds} seeds ({args.device:>4})  : {sweep:9.0f} model-steps/s")
+    how = " compiled" if args.compile else ""
+    print(f"sweep {args.seeds} seeds ({args.device:>4}){how}: {sweep:9.0f} model-steps/s")
     verdict = "met" if ratio >= TARGET else "NOT met"
     print(f"ratio: {ratio:.1f}x (target >= {TARGET:.0f}x: {verdict})")
     print(
