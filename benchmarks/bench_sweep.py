@@ -18,7 +18,6 @@ printed, is not in the rate), to see how far kernel fusion gets.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -55,9 +54,7 @@ PLAIN_MATCH = dict(
 
 
 def build(seeds: int, device: str):
-    known = {f.name for f in dataclasses.fields(ToyConfig)}
-    cfg = ToyConfig(device=device, **{k: v for k, v in PLAIN_MATCH.items() if k in known})
-    return build_ensemble(cfg, range(seeds))
+    return build_ensemble(ToyConfig.from_dict({**PLAIN_MATCH, "device": device}), range(seeds))
 
 
 def ensemble_model_steps_per_second(

@@ -91,9 +91,26 @@ def add_dataclass_arguments(
         parser.add_argument(flag(f.name), dest=f.name, **kwargs)
 
 
-def config_from_args(cls: type, ns: argparse.Namespace) -> Any:
+def config_from_dict(cls: type, d: Mapping[str, Any]) -> Any:
+    """Dataclass ``cls`` built from the entries of ``d`` that name its fields (others ignored)."""
     names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in vars(ns).items() if k in names})
+    return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def config_from_args(cls: type, ns: argparse.Namespace) -> Any:
+    return config_from_dict(cls, vars(ns))
+
+
+class DictConfig:
+    """Mixin for config dataclasses: ``to_dict`` for config.json, ``from_dict`` to read it back
+    (keys that are not fields are ignored, so older files and wider namespaces load)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Any:
+        return config_from_dict(cls, d)
 
 
 def require(ok: bool, name: str, problem: str) -> None:

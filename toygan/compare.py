@@ -231,6 +231,18 @@ def compare(cfg: ToyConfig, opts: CompareOptions, out: Path) -> dict[str, Any]:
     return summary
 
 
+def multi_seed_configs(args: argparse.Namespace, options: type) -> tuple[ToyConfig, Any]:
+    """The ToyConfig (checked) and the ``options`` dataclass (seeds >= 1) of a multi-seed CLI.
+
+    The ToyConfig's own objective is a placeholder: multi-seed runs name theirs in ``options``.
+    """
+    cfg = dataclasses.replace(ToyConfig.from_dict(vars(args)), objective="nonsaturating")
+    opts = config_from_args(options, args)
+    check_config(cfg)
+    require(opts.seeds >= 1, "seeds", f"must be >= 1, got {opts.seeds}")
+    return cfg, opts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="toygan compare", description=__doc__.splitlines()[0])
     toy_arguments(parser, COMPARE_DEFAULTS)
@@ -238,10 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def body() -> int:
-        cfg = dataclasses.replace(ToyConfig.from_dict(vars(args)), objective="nonsaturating")
-        opts = config_from_args(CompareOptions, args)
-        check_config(cfg)
-        require(opts.seeds >= 1, "seeds", f"must be >= 1, got {opts.seeds}")
+        cfg, opts = multi_seed_configs(args, CompareOptions)
         require(len(set(opts.objective)) == len(opts.objective), "objective", "repeated name")
         require(opts.w1_threshold > 0, "w1_threshold", f"must be > 0, got {opts.w1_threshold}")
         require(opts.eval_every >= 1, "eval_every", f"must be >= 1, got {opts.eval_every}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import torch
 
 from toygan import io, plots_mnist, presets
 from toygan.cli import (
+    DictConfig,
     OneLineParser,
     UsageError,
     add_dataclass_arguments,
@@ -37,7 +38,7 @@ AMP = {"none": None, "bf16": torch.bfloat16}
 
 
 @dataclass
-class MnistConfig:
+class MnistConfig(DictConfig):
     """Settings of one MNIST run; the defaults are the ``modern`` preset on the train split."""
 
     dataset: str = "mnist"  # data set of this entry point (toygan.run dispatches on it)
@@ -60,14 +61,6 @@ class MnistConfig:
     out: str = "runs/mnist"  # output directory
     resume: str = ""  # run directory to continue (its config.json wins; --epochs may extend it)
     progress: bool = True  # show a progress bar
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> MnistConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
     @property
     def n_train(self) -> int:

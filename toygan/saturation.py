@@ -25,16 +25,15 @@ from toygan import io
 from toygan.cli import (
     OneLineParser,
     add_dataclass_arguments,
-    config_from_args,
     require,
     run_cli,
     writable_dir,
 )
-from toygan.compare import BOTH, COMPARE_DEFAULTS, toy_arguments
+from toygan.compare import BOTH, COMPARE_DEFAULTS, multi_seed_configs, toy_arguments
 from toygan.engine import make_optimizer
 from toygan.ensemble import build_ensemble, member_g_grad_norms
 from toygan.objectives import OBJECTIVES
-from toygan.toy1d import ToyConfig, check_config
+from toygan.toy1d import ToyConfig
 
 
 @dataclass
@@ -140,10 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         from toygan import plots_compare
 
-        cfg = dataclasses.replace(ToyConfig.from_dict(vars(args)), objective="nonsaturating")
-        opts = config_from_args(SaturationOptions, args)
-        check_config(cfg)
-        require(opts.seeds >= 1, "seeds", f"must be >= 1, got {opts.seeds}")
+        cfg, opts = multi_seed_configs(args, SaturationOptions)
         require(min(opts.stages) >= 0, "stages", f"must be >= 0, got {opts.stages}")
         require(opts.d_steps >= 1, "d_steps", f"must be >= 1, got {opts.d_steps}")
         require(opts.d_lr > 0, "d_lr", f"must be > 0, got {opts.d_lr}")

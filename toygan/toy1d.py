@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import torch
 from torch.optim.lr_scheduler import LinearLR
 
 from toygan import io, metrics, plots
-from toygan.cli import UsageError, require
+from toygan.cli import DictConfig, UsageError, require
 from toygan.engine import GANTrainer, TrainingDiverged, make_optimizer, resolve_device
 from toygan.mixture import GaussianMixture
 from toygan.models import ACTIVATIONS, PRIORS, Discriminator, Generator, NoisePrior
@@ -27,7 +27,7 @@ from toygan.objectives import OBJECTIVES, get_objective
 
 
 @dataclass
-class ToyConfig:
+class ToyConfig(DictConfig):
     """Settings of one 1D run. Defaults train the two-mode mixture below in well under a minute."""
 
     # G loss: saturating log(1-D(G(z))) | nonsaturating -log D(G(z))
@@ -58,14 +58,6 @@ class ToyConfig:
 
     def mixture(self) -> GaussianMixture:
         return GaussianMixture(self.means, self.stds, self.weights)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ToyConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 TOY_CHOICES = {  # the values each choice flag accepts
