@@ -1,4 +1,5 @@
-"""Shared test material: a Hypothesis strategy for mixtures and float64 scipy oracles.
+"""Shared test material: a Hypothesis strategy for mixtures, float64 scipy oracles, and the
+check every CLI's bad input must pass (exit 2, one line on stderr).
 
 The oracles use ``scipy.stats.norm`` directly, never toygan's own densities.
 """
@@ -38,3 +39,11 @@ def np_cdf(d: GaussianMixture, x: np.ndarray) -> np.ndarray:
     return sum(
         w * stats.norm.cdf(x, m, s) for m, s, w in zip(d.means, d.stds, d.weights, strict=True)
     )
+
+
+def usage_error(main, argv: list[str], capsys) -> str:
+    """Run CLI ``main(argv)``; assert exit code 2 and one line on stderr; return that line."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    return err

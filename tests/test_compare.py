@@ -4,6 +4,7 @@ import csv
 import json
 
 import pytest
+from oracles import usage_error
 
 from toygan.compare import CompareOptions, main, summarise
 
@@ -95,9 +96,7 @@ def test_cli_dry_run_writes_every_output(tmp_path, capsys):
     ],
 )
 def test_bad_values_exit_2_with_one_line(tmp_path, capsys, bad):
-    assert main([*bad, "--out", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "error" in err
+    assert "error" in usage_error(main, [*bad, "--out", str(tmp_path)], capsys)
 
 
 def test_unknown_objective_is_rejected_by_the_parser(capsys):

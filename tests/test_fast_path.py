@@ -53,6 +53,19 @@ def autograd_reference(module, x, upstream):
     return out, grads[0], grads[1:]
 
 
+def assert_generator_matches_autograd(G, z, upstream):
+    """G's cached forward, input gradient and parameter gradients equal autograd's (float64)."""
+    out, grad_z, grads = autograd_reference(G, z, upstream)
+    x, cache = G.forward_cached(z)
+    torch.testing.assert_close(x, out.detach(), rtol=1e-12, atol=1e-12)
+    for p in G.parameters():
+        p.grad = None
+    got_z = G.backward_cached(cache, upstream, inputs=True)
+    torch.testing.assert_close(got_z, grad_z, rtol=1e-10, atol=1e-12)
+    for p, g in zip(G.parameters(), grads, strict=True):
+        torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-12)
+
+
 shapes = st.fixed_dictionaries(
     {
         "activation": st.sampled_from(sorted(ACTIVATIONS)),
@@ -76,15 +89,7 @@ def test_generator_backward_cached_matches_autograd(s):
     ).double()
     z = torch.randn(s["batch"], s["in_dim"], dtype=torch.float64)
     upstream = torch.randn(s["batch"], s["out_dim"], dtype=torch.float64)
-    out, grad_z, grads = autograd_reference(G, z, upstream)
-    x, cache = G.forward_cached(z)
-    torch.testing.assert_close(x, out.detach(), rtol=1e-12, atol=1e-12)
-    for p in G.parameters():
-        p.grad = None
-    got_z = G.backward_cached(cache, upstream, inputs=True)
-    torch.testing.assert_close(got_z, grad_z, rtol=1e-10, atol=1e-12)
-    for p, g in zip(G.parameters(), grads, strict=True):
-        torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-12)
+    assert_generator_matches_autograd(G, z, upstream)
 
 
 @given(shapes)
@@ -227,14 +232,7 @@ def test_large_layers_take_the_transposed_product_and_stay_exact():
     z = torch.randn(6, 300, dtype=torch.float64)
     layer = G.net.layers[0]
     torch.testing.assert_close(linear(z, layer), F.linear(z, layer.weight, layer.bias))
-    upstream = torch.randn(6, 5, dtype=torch.float64)
-    out, grad_z, grads = autograd_reference(G, z, upstream)
-    x, cache = G.forward_cached(z)
-    torch.testing.assert_close(x, out.detach(), rtol=1e-12, atol=1e-12)
-    got_z = G.backward_cached(cache, upstream, inputs=True)
-    torch.testing.assert_close(got_z, grad_z, rtol=1e-10, atol=1e-12)
-    for p, g in zip(G.parameters(), grads, strict=True):
-        torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-12)
+    assert_generator_matches_autograd(G, z, torch.randn(6, 5, dtype=torch.float64))
 
 
 def test_mlp_widths_per_layer_and_their_validation():
