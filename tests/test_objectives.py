@@ -28,7 +28,7 @@ def test_discriminator_loss_matches_float64_value_function(real, fake):
     # -V(D, G) estimate: -mean log D(x) - mean log(1 - D(G(z))), in float64 with
     # log(1 - sigmoid(l)) = log sigmoid(-l)
     expected = -np.mean(log_d64(real)) - np.mean(log_d64(-fake))
-    for obj in OBJECTIVES.values():
+    for obj in (o for o in OBJECTIVES.values() if o.family == "gan"):
         got = obj.discriminator_loss(
             torch.tensor(real, dtype=torch.float32).unsqueeze(1),
             torch.tensor(fake, dtype=torch.float32).unsqueeze(1),

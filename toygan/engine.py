@@ -31,6 +31,7 @@ from toygan.objectives import Objective, get_objective
 from toygan.optim import LeanAdam
 
 STAT_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")  # the names make_optimizer knows
 STATS_CHUNK = 100  # iterations per statistics computation (device side, no host sync)
 
 
@@ -58,7 +59,7 @@ def resolve_device(device: str) -> torch.device:
 def make_optimizer(
     params, name: str, lr: float, betas: tuple[float, float] = (0.5, 0.999), momentum: float = 0.9
 ) -> torch.optim.Optimizer:
-    """'adam' (betas) or 'sgd' (with momentum, as in the paper).
+    """'adam' (betas), 'sgd' (with momentum, as in the paper) or 'rmsprop' (WGAN).
 
     Uses the fused implementation (one kernel for all parameters) on CPU and CUDA: for the small
     networks of toygan the per-parameter loop of the default optimiser dominates a step. Adam
@@ -72,7 +73,9 @@ def make_optimizer(
         return torch.optim.Adam(params, lr=lr, betas=betas)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, fused=fused)
-    raise ValueError(f"unknown optimizer {name!r}; choose from ['adam', 'sgd']")
+    if name == "rmsprop":  # torch's defaults (alpha 0.99, no momentum), as the WGAN code
+        return torch.optim.RMSprop(params, lr=lr, foreach=True)
+    raise ValueError(f"unknown optimizer {name!r}; choose from {list(OPTIMIZERS)}")
 
 
 def grad_norm(params: Sequence[nn.Parameter]) -> torch.Tensor:
@@ -265,14 +268,16 @@ class GANTrainer:
             with self._amp():
                 logits = self.D(torch.cat([real, fake])).float()  # (2m, 1): one pass for both
             loss = self.objective.discriminator_loss(logits[:m], logits[m:])
-            if self.objective.d_penalty is not None:
-                penalty = self.objective.d_penalty(self.D, real, fake)
+            if self.objective.d_penalty is not None:  # its random draws come from self.rng
+                penalty = self.objective.discriminator_penalty(self.D, real, fake, self.rng)
                 loss = loss + penalty
                 penalty = penalty.detach()
             _clear_grads(self._d_params)
             loss.backward(inputs=self._d_params)
             logits = logits.detach()  # keeps no graph alive until the statistics are read
         self.d_opt.step()
+        if self.objective.d_after_step is not None:  # e.g. weight clipping
+            self.objective.d_after_step(self._d_params)
         return logits, penalty
 
     def g_step(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -321,9 +326,10 @@ class GANTrainer:
         if penalties:
             d_loss = d_loss + torch.stack(penalties)
         g_loss = torch.vmap(self.objective.generator_loss)(torch.stack([r[1] for r in records]))
-        # (n, 2) mean D(real), D(fake); reshape, not view(.., m): member-batched ensembles
+        # (n, 2) mean D(real), D(fake) (the objective's statistic: sigmoid of logits for the GAN
+        # losses, the raw score otherwise); reshape, not view(.., m): member-batched ensembles
         # (toygan.ensemble) have logits (2m, S, 1)
-        d_means = torch.sigmoid(d_logits.reshape(n, k, 2, -1)).mean((1, 3))
+        d_means = self.objective.d_statistic(d_logits.reshape(n, k, 2, -1)).mean((1, 3))
         norms = torch.stack([r[2] for r in records])
         d_loss = d_loss.view(n, k).mean(1)
         return torch.stack([d_loss, g_loss, d_means[:, 0], d_means[:, 1], norms], 1)

@@ -18,6 +18,7 @@ floating-point rounding, member i *is* the single run with seed s_i.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from functools import partial
 
 import torch
@@ -93,11 +94,19 @@ class EnsembleDiscriminator(nn.Module):
         return self.net(x)  # (m, S, 1) logits
 
 
+@dataclass(frozen=True)
 class MemberSumObjective(Objective):
     """An ``Objective`` whose losses are means over the minibatch, summed over members.
 
-    Takes logits (m, S, 1); the per-sample losses are the registry's own functions.
+    Takes logits (m, S, 1); the per-sample losses are the registry's own functions. A penalty's
+    random draws come from ``member_rngs`` (member s from its own generator, as a single run).
     """
+
+    member_rngs: tuple[torch.Generator, ...] = ()
+
+    def discriminator_penalty(self, D, real, fake, rng) -> torch.Tensor:
+        per_sample = self.d_penalty(D, real, fake, self.member_rngs or rng)  # (m, S, 1)
+        return per_sample.mean(0).sum()
 
     def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor):
         return self.d_real(real_logits).mean(0).sum() + self.d_fake(fake_logits).mean(0).sum()
@@ -110,10 +119,14 @@ class MemberSumObjective(Objective):
         return self.g(fake_logits).mean(0).reshape(-1)
 
 
-def member_sum(objective: str | Objective) -> MemberSumObjective:
-    """The registry objective ``objective`` with member-summed reductions."""
+def member_sum(
+    objective: str | Objective, rngs: Sequence[torch.Generator] = ()
+) -> MemberSumObjective:
+    """The registry objective ``objective`` with member-summed reductions (autograd only: the
+    logit derivatives are dropped); ``rngs``: the members' generators, for a penalty."""
     o = get_objective(objective)
-    return MemberSumObjective(o.name, o.formula, o.d_real, o.d_fake, o.g, o.d_penalty)
+    kept = {f.name: getattr(o, f.name) for f in fields(Objective) if not f.name.endswith("_grad")}
+    return MemberSumObjective(**kept, member_rngs=tuple(rngs))
 
 
 class MemberSampler:
@@ -190,6 +203,7 @@ def build_ensemble(cfg: ToyConfig, seeds: Sequence[int]) -> EnsembleTrainer:
     over members, mean D(real)/D(fake) over all members and the joint ||grad_G||; per-member
     numbers come from ``member_grad_norms``, ``sample_members`` and ``member_d_deviation``.
     """
+    cfg = cfg.resolved()  # the objective's defaults for the settings left unset (None)
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("need at least one seed")
@@ -218,7 +232,7 @@ def build_ensemble(cfg: ToyConfig, seeds: Sequence[int]) -> EnsembleTrainer:
         D,
         MemberSampler(NoisePrior(cfg.noise_dim, cfg.prior), rngs),
         MemberSampler(cfg.mixture(), rngs),
-        member_sum(cfg.objective),
+        member_sum(cfg.build_objective(), rngs),
         g_opt,
         d_opt,
         rng=torch.Generator(device).manual_seed(seeds[0]),  # device only: members draw from rngs

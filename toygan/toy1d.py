@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +20,19 @@ from torch.optim.lr_scheduler import LinearLR
 
 from toygan import io, metrics, plots
 from toygan.cli import DictConfig, UsageError, require
-from toygan.engine import GANTrainer, TrainingDiverged, make_optimizer, resolve_device
+from toygan.engine import OPTIMIZERS, GANTrainer, TrainingDiverged, make_optimizer, resolve_device
 from toygan.mixture import GaussianMixture
 from toygan.models import ACTIVATIONS, PRIORS, Discriminator, Generator, NoisePrior
-from toygan.objectives import OBJECTIVES, get_objective
+from toygan.objectives import OBJECTIVES, Objective, get_objective, resolve_settings
 
 
 @dataclass
 class ToyConfig(DictConfig):
     """Settings of one 1D run. Defaults train the two-mode mixture below in well under a minute."""
 
-    # G loss: saturating log(1-D(G(z))) | nonsaturating -log D(G(z))
+    # G loss: saturating log(1-D(G(z))) | nonsaturating -log D(G(z)); or least_squares[_chi2],
+    # hinge, wasserstein_gp, wasserstein_clip (toygan.objectives). Settings left None below
+    # take the objective's defaults (Objective.defaults / .params; see ToyConfig.resolved)
     objective: str = "nonsaturating"
     means: list[float] = field(default_factory=lambda: [-2.0, 2.0])  # mixture component means
     stds: list[float] = field(default_factory=lambda: [0.5, 0.5])  # component stds (> 0)
@@ -43,14 +45,16 @@ class ToyConfig(DictConfig):
     d_depth: int = 2  # discriminator hidden layers
     activation: str = "silu"  # hidden activation of both networks (smooth: no spiky p_g)
     steps: int = 6000  # generator updates (iterations of Algorithm 1)
-    k_steps: int = 1  # discriminator updates per generator update (k in Algorithm 1)
+    k_steps: int | None = None  # D updates per G update, k (n_critic); None: 1, wasserstein 5
     batch_size: int = 512  # minibatch size m, for real and for noise (large: mode balance)
-    optimizer: str = "adam"  # adam | sgd (with momentum, as in the paper)
-    lr: float = 1e-3  # learning rate of both networks
+    optimizer: str | None = None  # adam | sgd | rmsprop; None: adam, wasserstein_clip rmsprop
+    lr: float | None = None  # learning rate of both networks; None: 1e-3 (wasserstein: see docs)
     lr_decay: str = "linear"  # none | linear: both learning rates fall linearly to 0 at the end
-    beta1: float = 0.5  # Adam beta1
-    beta2: float = 0.999  # Adam beta2
+    beta1: float | None = None  # Adam beta1; None: 0.5, wasserstein_gp 0
+    beta2: float | None = None  # Adam beta2; None: 0.999, wasserstein_gp 0.9
     momentum: float = 0.9  # SGD momentum
+    gp_lambda: float | None = None  # wasserstein_gp penalty weight lambda; None: 10
+    clip: float | None = None  # wasserstein_clip weight bound c; None: 0.01
     seed: int = 0  # seeds every random draw of the run (one torch.Generator)
     device: str = "auto"  # auto | cpu | cuda
     snapshot_every: int = 400  # steps between snapshots (metrics, figures, checkpoint)
@@ -59,10 +63,33 @@ class ToyConfig(DictConfig):
     def mixture(self) -> GaussianMixture:
         return GaussianMixture(self.means, self.stds, self.weights)
 
+    def resolved(self) -> ToyConfig:
+        """A copy with every ``None`` setting replaced by the objective's default (unchanged for
+        an unknown objective, which ``build_trainer`` rejects)."""
+        if self.objective not in OBJECTIVES:
+            return self
+        unset = {k: getattr(self, k) for k in OBJECTIVE_SETTINGS}
+        return replace(self, **resolve_settings(self.objective, unset))
+
+    def build_objective(self) -> Objective:
+        """The registry objective with this config's parameters (gp_lambda, clip) applied."""
+        obj = get_objective(self.objective)
+        cfg = self.resolved()
+        return obj.with_params(**{k: getattr(cfg, k) for k in obj.params if k in PARAM_SETTINGS})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings with the objective's defaults filled in: config.json records what ran."""
+        return super(ToyConfig, self.resolved()).to_dict()
+
+
+PARAM_SETTINGS = ("gp_lambda", "clip")  # ToyConfig fields that are Objective.params
+# ToyConfig fields whose None means "the objective's default"
+OBJECTIVE_SETTINGS = ("k_steps", "optimizer", "lr", "beta1", "beta2", *PARAM_SETTINGS)
+
 
 TOY_CHOICES = {  # the values each choice flag accepts
     "objective": sorted(OBJECTIVES),
-    "optimizer": ["adam", "sgd"],
+    "optimizer": list(OPTIMIZERS),
     "device": ["auto", "cpu", "cuda"],
     "prior": list(PRIORS),
     "activation": sorted(ACTIVATIONS),
@@ -78,6 +105,12 @@ def check_config(cfg: ToyConfig) -> None:
         msg = str(err)
         name = next((n for n in ("means", "stds", "weights") if msg.startswith(n + " ")), None)
         raise UsageError("--" + (name or "means/--stds/--weights"), msg) from None
+    require(cfg.objective in OBJECTIVES, "objective", f"unknown objective {cfg.objective!r}")
+    obj = get_objective(cfg.objective)
+    for name in PARAM_SETTINGS:  # a parameter the objective does not have is a mistake
+        given = getattr(cfg, name) is not None
+        require(not given or name in obj.params, name, f"not a parameter of {obj.name}")
+    cfg = cfg.resolved()  # check the values that will run
     for name in ("steps", "k_steps", "batch_size", "snapshot_every", "noise_dim", "g_width",
                  "d_width"):  # fmt: skip
         require(getattr(cfg, name) >= 1, name, f"must be >= 1, got {getattr(cfg, name)}")
@@ -88,13 +121,21 @@ def check_config(cfg: ToyConfig) -> None:
     for name in ("beta1", "beta2", "momentum"):
         v = getattr(cfg, name)
         require(0.0 <= v < 1.0, name, f"must be in [0, 1), got {v}")
+    require(cfg.optimizer in OPTIMIZERS, "optimizer", f"must be one of {list(OPTIMIZERS)}")
+    if cfg.gp_lambda is not None:
+        v = cfg.gp_lambda
+        require(math.isfinite(v) and v >= 0, "gp_lambda", f"must be a number >= 0, got {v}")
+    if cfg.clip is not None:
+        require(math.isfinite(cfg.clip) and cfg.clip > 0, "clip", f"must be > 0, got {cfg.clip}")
     if cfg.device == "cuda":
         require(torch.cuda.is_available(), "device", "cuda requested but CUDA is not available")
 
 
 def build_trainer(cfg: ToyConfig) -> GANTrainer:
-    """G, D, prior, data, optimisers and RNG for ``cfg``, all seeded from ``cfg.seed``."""
-    get_objective(cfg.objective)  # fail early on an unknown name
+    """G, D, prior, data, optimisers and RNG for ``cfg``, all seeded from ``cfg.seed``; settings
+    left ``None`` take the objective's defaults (``ToyConfig.resolved``)."""
+    objective = cfg.build_objective()  # fails early on an unknown name
+    cfg = cfg.resolved()
     data = cfg.mixture()
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)  # parameter initialisation (nn.Linear draws from the global RNG)
@@ -113,7 +154,7 @@ def build_trainer(cfg: ToyConfig) -> GANTrainer:
         D,
         NoisePrior(cfg.noise_dim, cfg.prior),
         data,
-        cfg.objective,
+        objective,
         g_opt,
         d_opt,
         rng=torch.Generator(device).manual_seed(cfg.seed),
