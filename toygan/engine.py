@@ -33,6 +33,9 @@ from toygan.optim import LeanAdam
 STAT_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")  # the names make_optimizer knows
 STATS_CHUNK = 100  # iterations per statistics computation (device side, no host sync)
+# alternating: Algorithm 1 (k D steps, then a G step on fresh noise); simultaneous: the released
+# 2014 code (one forward pass, both gradients, then both optimiser steps; ``simultaneous_step``)
+UPDATES = ("alternating", "simultaneous")
 
 
 class Sampler(Protocol):
@@ -171,7 +174,8 @@ class GANTrainer:
     while training on CPU; None picks 1 for small networks (no parameter tensor of 2^16 entries
     or more), whose matrix products are too small to gain from splitting (the 1D step of
     ``benchmarks/bench_1d.py`` ran 1,248 vs 1,093 steps/s on one thread vs two), and otherwise
-    leaves torch's setting.
+    leaves torch's setting. ``update``: ``"alternating"`` (Algorithm 1) or ``"simultaneous"``
+    (the released 2014 code: ``simultaneous_step``, k_steps 1, autograd).
     """
 
     def __init__(
@@ -192,12 +196,19 @@ class GANTrainer:
         prefetch: int = 32,
         fast: bool = True,
         threads: int | None = None,
+        update: str = "alternating",
     ) -> None:
         if k_steps < 1 or batch_size < 1 or prefetch < 1:
             raise ValueError(
                 f"k_steps, batch_size and prefetch must be >= 1, got {k_steps}, {batch_size}, "
                 f"{prefetch}"
             )
+        if update not in UPDATES or (update == "simultaneous" and (k_steps != 1 or not g_opt)):
+            raise ValueError(
+                f"update must be one of {UPDATES} (simultaneous: k_steps 1 and a g_opt), got "
+                f"{update!r} with k_steps {k_steps}"
+            )
+        self.update = update
         self.G, self.D, self.prior, self.data = generator, discriminator, prior, data
         self.objective = get_objective(objective)
         self.g_opt, self.d_opt = g_opt, d_opt
@@ -301,10 +312,47 @@ class GANTrainer:
         self.g_opt.step()
         return logits, norm
 
+    def simultaneous_step(self) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """One update of D and G from one forward pass (goodfeli/adversarial AdversaryCost2).
+
+        D sees a real and a fake minibatch; L_D and L_G are computed from the same logits, so
+        G's loss goes through the same fake minibatch and the same dropout masks as D's fake
+        pass. Both gradients are taken (autograd) from the pre-step parameters, D's from L_D
+        only, G's from L_G through D's input, before either optimiser steps. Returns D's logits
+        on real then fake (2m, 1), the penalty (0-d or None) and ||grad_G||, all detached.
+        """
+        m = self.batch_size
+        real = self.sample_real()  # (m, *data_shape)
+        with self._amp():
+            fake = self.G(self.sample_noise()).to(real.dtype)  # (m, *data_shape)
+            logits = self.D(torch.cat([real, fake]))  # (2m, 1)
+        if self.autocast is not None:
+            logits = logits.float()  # losses in float32 (float64 models keep float64)
+        d_loss = self.objective.discriminator_loss(logits[:m], logits[m:])
+        penalty = None
+        if self.objective.d_penalty is not None:
+            penalty = self.objective.d_penalty(self.D, real, fake.detach())
+            d_loss = d_loss + penalty
+            penalty = penalty.detach()
+        g_loss = self.objective.generator_loss(logits[m:])
+        d_grads = torch.autograd.grad(d_loss, self._d_params, retain_graph=True)
+        g_grads = torch.autograd.grad(g_loss, self._g_params)
+        for p, g in zip((*self._d_params, *self._g_params), (*d_grads, *g_grads), strict=True):
+            p.grad = g
+        norm = grad_norm(self._g_params)
+        self.d_opt.step()
+        self.g_opt.step()
+        return logits.detach(), penalty, norm
+
     def _iterate(self) -> tuple:
-        """One iteration of Algorithm 1: k D steps, one G step, the schedulers; its record."""
-        d_steps = [self.d_step() for _ in range(self.k_steps)]
-        g_logits, g_norm = self.g_step()
+        """One iteration: k D steps then one G step (Algorithm 1), or one simultaneous update;
+        then the schedulers. Returns its record."""
+        if self.update == "simultaneous":
+            logits, penalty, g_norm = self.simultaneous_step()
+            d_steps, g_logits = [(logits, penalty)], logits[self.batch_size :]
+        else:
+            d_steps = [self.d_step() for _ in range(self.k_steps)]
+            g_logits, g_norm = self.g_step()
         for s in self.schedulers:
             s.step()
         self.step += 1

@@ -31,7 +31,6 @@ from toygan.cli import (
 )
 from toygan.engine import GANTrainer, TrainingDiverged, resolve_device
 from toygan.mnist import OUTPUT_RANGES, MnistError, MnistSource, check_range, load_mnist, to_pixels
-from toygan.models import NoisePrior
 from toygan.objectives import OBJECTIVES
 
 AMP = {"none": None, "bf16": torch.bfloat16}
@@ -96,14 +95,15 @@ def build_trainer(cfg: MnistConfig) -> tuple[GANTrainer, int]:
     m = batch_size(cfg)
     per_epoch = max(1, len(data) // (m * cfg.k_steps))  # iterations that use each image once
     torch.manual_seed(cfg.seed)  # parameter initialisation draws from the global RNG
-    G, D = presets.build_models(cfg.preset, device)
+    init_rng = torch.Generator().manual_seed(cfg.seed)  # goodfellow2014's uniform init
+    G, D = presets.build_models(cfg.preset, device, data, init_rng)
     g_opt, d_opt, schedulers = presets.build_optimizers(cfg.preset, G, D, per_epoch, cfg.lr)
     trainer = GANTrainer(
         G,
         D,
-        NoisePrior(p.noise_dim),
+        presets.build_prior(cfg.preset),
         MnistSource(data),
-        cfg.objective,
+        presets.build_objective(cfg.preset, cfg.objective),
         g_opt,
         d_opt,
         rng=torch.Generator(device).manual_seed(cfg.seed),
@@ -112,6 +112,7 @@ def build_trainer(cfg: MnistConfig) -> tuple[GANTrainer, int]:
         schedulers=schedulers,
         autocast=AMP[cfg.amp],
         prefetch=1,
+        update=p.update,
     )
     return trainer, per_epoch
 
