@@ -331,7 +331,7 @@ class GANTrainer:
         d_loss = self.objective.discriminator_loss(logits[:m], logits[m:])
         penalty = None
         if self.objective.d_penalty is not None:
-            penalty = self.objective.d_penalty(self.D, real, fake.detach())
+            penalty = self.objective.discriminator_penalty(self.D, real, fake.detach(), self.rng)
             d_loss = d_loss + penalty
             penalty = penalty.detach()
         g_loss = self.objective.generator_loss(logits[m:])
@@ -341,6 +341,8 @@ class GANTrainer:
             p.grad = g
         norm = grad_norm(self._g_params)
         self.d_opt.step()
+        if self.objective.d_after_step is not None:
+            self.objective.d_after_step(self._d_params)
         self.g_opt.step()
         return logits.detach(), penalty, norm
 
