@@ -28,7 +28,7 @@ def test_dry_run_writes_every_output(tmp_path):
     samples = np.load(tmp_path / "samples.npy")
     assert samples.shape == (300, 1) and samples.dtype == np.float32
     assert len((tmp_path / "metrics.csv").read_text().splitlines()) == 21  # header + 20 steps
-    ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     assert ckpt["trainer"]["step"] == 20 and ckpt["config"] == cfg
     assert not list(tmp_path.glob(".*tmp"))  # no temporary files left behind
 
@@ -54,7 +54,7 @@ def test_same_command_same_samples(tmp_path):
         (["--lr", "-1"], "--lr"),
         (["--lr", "nan"], "--lr"),
         (["--steps", "ten"], "--steps"),
-        (["--optimizer", "rmsprop"], "--optimizer"),
+        (["--optimizer", "lbfgs"], "--optimizer"),
         (["--weights", "0.5", "nan"], "--weights"),
     ],
 )
@@ -93,6 +93,6 @@ def test_diverging_run_stops_with_message_and_keeps_a_finite_checkpoint(tmp_path
     assert code == 1
     err = capsys.readouterr().err
     assert "diverged at step" in err and len(err.strip().splitlines()) == 1
-    ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     for t in ckpt["trainer"]["generator"].values():
         assert torch.isfinite(t).all()

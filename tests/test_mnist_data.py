@@ -122,8 +122,8 @@ def test_real_test_files():
     assert np.bincount(labels).tolist()[:3] == [980, 1135, 1032]
     train_labels = mnist.load_idx("train-labels-idx1-ubyte", REAL, download_missing=False)
     assert train_labels.shape == (60_000,)
-    with pytest.raises(MnistError, match="train-images-idx3-ubyte.gz not found"):
-        mnist.load_mnist("train", REAL, download_missing=False)
+    train = mnist.load_mnist("train", REAL, limit=10, start=50_000, download_missing=False)
+    assert train.shape == (10, 28, 28)  # the validation split, train[50000:50010]
     with pytest.raises(MnistError, match="has 10000 images"):
         mnist.load_mnist("test", REAL, limit=20, start=9990, download_missing=False)
 

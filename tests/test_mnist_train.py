@@ -88,8 +88,8 @@ def test_resume_matches_uninterrupted_run(tmp_path):
     assert main([*base, "--epochs", "2", "--out", str(full)]) == 0
     assert main([*base, "--epochs", "1", "--out", str(part)]) == 0  # "interrupted" after epoch 1
     assert main(["--resume", str(part), "--epochs", "2", "--no-progress"]) == 0
-    a = torch.load(full / "checkpoint.pt", weights_only=False)["trainer"]
-    b = torch.load(part / "checkpoint.pt", weights_only=False)["trainer"]
+    a = torch.load(full / "checkpoint.pt", weights_only=True)["trainer"]
+    b = torch.load(part / "checkpoint.pt", weights_only=True)["trainer"]
     assert a["step"] == b["step"] == 6
     for key in ("generator", "discriminator"):
         for name, value in a[key].items():
@@ -104,7 +104,7 @@ def test_resume_matches_uninterrupted_run(tmp_path):
     [
         (["--limit", "-1"], "--limit: must be >= 0"),
         (["--data-dir", "/nonexistent/mnist"], "--data-dir: t10k-images-idx3-ubyte.gz not found"),
-        (["--resume", "/nonexistent/run"], "--resume: no config.json"),
+        (["--resume", "/nonexistent/run"], "holds no toygan run (no config.json)"),
         (["--limit", "20000"], "test split has 10000 images"),
     ],
 )

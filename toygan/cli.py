@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
+import os
 import re
 import sys
 import types
@@ -18,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from toygan.io import ensure_writable_dir
+from toygan.io import FileError, ensure_writable_dir, read_json
 
 
 class UsageError(ValueError):
@@ -30,7 +31,14 @@ class UsageError(ValueError):
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports errors in one line (no usage block) and exits 2."""
+    """argparse that reports errors in one line (no usage block) and exits 2, and reads
+    '-1e3' or '-inf' as values (plain argparse takes them for unknown flags)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(
+            r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.I
+        )
 
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {message}\n")
@@ -97,6 +105,77 @@ def config_from_dict(cls: type, d: Mapping[str, Any]) -> Any:
     return cls(**{k: v for k, v in d.items() if k in names})
 
 
+def _fits(value: Any, tp: Any) -> bool:
+    """True if a JSON ``value`` fits field type ``tp`` (int, float, str, bool, list[T], T|None)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, a) for a in typing.get_args(tp))
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        return isinstance(value, list) and all(_fits(v, item) for v in value)
+    if tp is type(None):
+        return value is None
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, tp) if isinstance(tp, type) else True
+
+
+def config_from_file(cls: type, path: str | Path) -> Any:
+    """Dataclass ``cls`` read from a config.json, every field type-checked.
+
+    Raises:
+        FileError: naming ``path`` if it is missing, not JSON, not an object, or a field has the
+            wrong type (e.g. ``"steps": "ten"``).
+    """
+    d = read_json(path)
+    if not isinstance(d, dict):
+        raise FileError(path, f"not a toygan config (a JSON object), got {type(d).__name__}")
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in d and not _fits(d[f.name], hints[f.name]):
+            raise FileError(path, f"{f.name} = {d[f.name]!r} is not a valid {hints[f.name]}")
+    return config_from_dict(cls, d)
+
+
+def given_flags(argv: Sequence[str]) -> set[str]:
+    """The long flags written in ``argv`` ('--steps 5' and '--steps=5' both give '--steps';
+    '--no-progress' gives '--progress')."""
+    names = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
+    return {"--" + n[5:] if n.startswith("--no-") else n for n in names}
+
+
+def resumed_config(
+    cls: type, run_dir: str, argv: Sequence[str], ns: argparse.Namespace, may_change: set[str]
+) -> Any:
+    """The config stored in ``run_dir``/config.json, with the fields in ``may_change`` taken from
+    the flags given in ``argv``; any other flag given must agree with the stored run.
+
+    Raises:
+        UsageError: ``--resume`` names no run, or a flag would change the resumed run.
+        FileError: config.json is malformed or holds invalid values.
+    """
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise UsageError("--resume", f"{run_dir} holds no toygan run (no config.json)")
+    stored = config_from_file(cls, path)
+    given = given_flags(argv)
+    for f in dataclasses.fields(cls):
+        if flag(f.name) not in given or not hasattr(ns, f.name):
+            continue
+        if f.name in may_change:
+            setattr(stored, f.name, getattr(ns, f.name))
+        elif getattr(ns, f.name) != getattr(stored, f.name):
+            raise UsageError(
+                flag(f.name), f"the run in {run_dir} has {getattr(stored, f.name)!r}; --resume "
+                f"continues its config (only {', '.join(map(flag, sorted(may_change)))} may change)"
+            )  # fmt: skip
+    return stored
+
+
 def config_from_args(cls: type, ns: argparse.Namespace) -> Any:
     return config_from_dict(cls, vars(ns))
 
@@ -128,13 +207,60 @@ def writable_dir(path: str, name: str = "out") -> Path:
         raise UsageError(flag(name), str(err)) from None
 
 
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation (MemAvailable; total RAM if unknown)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def require_memory(name: str, nbytes: float, what: str) -> None:
+    """``UsageError`` for flag ``--name`` when ``what`` needs more memory than is available.
+
+    Called before allocating, so a size the machine cannot hold is one line, not a crash.
+    """
+    have = available_memory()
+    if nbytes > have:
+        raise UsageError(
+            flag(name), f"{what} needs about {nbytes / 2**30:.3g} GiB, more than the "
+            f"{have / 2**30:.3g} GiB of memory available"
+        )  # fmt: skip
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    return isinstance(err, MemoryError) or (
+        isinstance(err, RuntimeError)
+        and ("can't allocate memory" in str(err) or "out of memory" in str(err).lower())
+    )
+
+
 def run_cli(prog: str, body: Callable[[], int | None]) -> int:
-    """Run ``body``; a ``UsageError`` becomes one line on stderr and exit code 2."""
+    """Run ``body``: the one place where errors become messages.
+
+    ``UsageError`` (a bad flag) and ``FileError`` (a bad file) become one line on stderr and exit
+    code 2; running out of memory one line and exit code 1; Ctrl-C exit code 130. Anything else
+    is a bug in toygan and keeps its traceback.
+    """
     try:
         return body() or 0
-    except UsageError as err:
+    except (UsageError, FileError) as err:
         sys.stderr.write(f"{prog}: error: {err}\n")
         return 2
+    except (MemoryError, RuntimeError) as err:
+        if not _out_of_memory(err):
+            raise
+        sys.stderr.write(
+            f"{prog}: error: out of memory ({str(err).splitlines()[0][:120]}); use smaller "
+            "sizes (--batch-size, --n-samples, widths) or another --device\n"
+        )
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted\n")
         return 130

@@ -153,10 +153,12 @@ class History:
     def __len__(self) -> int:
         return sum(len(s) for s in self._steps)
 
-    def rows(self) -> list[dict[str, float]]:
+    def rows(self, start: int = 0) -> list[dict[str, float]]:
+        """Rows ``start:`` as dicts (step and every statistic), e.g. for a CSV."""
+        steps, stats = self._join()
         return [
-            {"step": int(s), **{k: float(self.stats[k][i]) for k in STAT_NAMES}}
-            for i, s in enumerate(self.steps)
+            {"step": int(steps[i]), **{k: float(stats[k][i]) for k in STAT_NAMES}}
+            for i in range(start, len(steps))
         ]
 
 
@@ -444,14 +446,29 @@ class GANTrainer:
                     bar.set_postfix(d_loss=f"{rows[-1, 0]:.3f}", g_loss=f"{rows[-1, 1]:.3f}")
                     done = i
                     if snapshot or self.step == end:
+                        if not self.finite_model():  # the last update made a weight NaN/inf
+                            raise TrainingDiverged(self.step, "a weight of G or D")
                         for cb in callbacks:
                             cb(self, self.step)
         return out
 
+    def finite_model(self) -> bool:
+        """True if every weight of G and D is finite (one host sync; checked before callbacks)."""
+        params = [*self._g_params, *self._d_params]
+        return bool(torch.stack([p.detach().isfinite().all() for p in params]).all())
+
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue exactly: models, optimisers, schedulers, RNG, step."""
+        """Everything needed to continue exactly: models, optimisers, schedulers, RNG, step and
+        the statistics so far, as tensors and plain values (loadable with weights_only=True)."""
+        values = np.stack([self.history.stats[k] for k in STAT_NAMES], 1).reshape(
+            -1, len(STAT_NAMES)
+        )
         state = {
             "step": self.step,
+            "history": {
+                "steps": torch.from_numpy(self.history.steps.copy()),
+                "values": torch.from_numpy(values.copy()),  # (n, len(STAT_NAMES)) float64
+            },
             "generator": self.G.state_dict(),
             "discriminator": self.D.state_dict(),
             "g_opt": self.g_opt.state_dict() if self.g_opt is not None else None,
@@ -469,6 +486,11 @@ class GANTrainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.step = int(state["step"])
+        self.history = History()
+        if "history" in state:
+            self.history.extend(
+                state["history"]["steps"].numpy(), state["history"]["values"].numpy()
+            )
         self.G.load_state_dict(state["generator"])
         self.D.load_state_dict(state["discriminator"])
         if self.g_opt is not None:

@@ -9,7 +9,7 @@ one. ``main(argv)`` is ``python -m toygan.run --dataset mnist ...``.
 
 from __future__ import annotations
 
-import json
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -19,18 +19,23 @@ from typing import Any
 import numpy as np
 import torch
 
-from toygan import io, plots_mnist, presets
+from toygan import io, plots_mnist, presets, rundir
 from toygan.cli import (
     DictConfig,
+    FileError,
     OneLineParser,
     UsageError,
     add_dataclass_arguments,
+    config_from_args,
+    given_flags,
     require,
+    require_memory,
+    resumed_config,
     run_cli,
-    writable_dir,
 )
 from toygan.engine import GANTrainer, TrainingDiverged, resolve_device
 from toygan.mnist import OUTPUT_RANGES, MnistError, MnistSource, check_range, load_mnist, to_pixels
+from toygan.mnist_monitor import for_run as parzen_monitor
 from toygan.objectives import OBJECTIVES
 
 AMP = {"none": None, "bf16": torch.bfloat16}
@@ -60,10 +65,17 @@ class MnistConfig(DictConfig):
     out: str = "runs/mnist"  # output directory
     resume: str = ""  # run directory to continue (its config.json wins; --epochs may extend it)
     progress: bool = True  # show a progress bar
+    # every N epochs: validation Parzen LL (toygan.mnist_monitor), parzen.csv, best.pt (0: off)
+    parzen_every: int = 0
 
     @property
     def n_train(self) -> int:
         return self.limit or (50_000 if self.split == "train" else 0)
+
+
+SPLIT_IMAGES = {"train": 50_000, "test": 10_000}  # training images each split offers
+IMAGE_BYTES = 784 * 4  # one float32 image
+RESUMABLE = {"epochs", "device", "data_dir", "download", "progress", "resume", "out"}
 
 
 def validate(cfg: MnistConfig) -> None:
@@ -74,11 +86,27 @@ def validate(cfg: MnistConfig) -> None:
     require(cfg.split in ("train", "test"), "split", "choose from ['train', 'test']")
     require(cfg.limit >= 0, "limit", f"must be >= 0, got {cfg.limit}")
     require(cfg.epochs >= 1, "epochs", f"must be >= 1, got {cfg.epochs}")
+    require(cfg.parzen_every >= 0, "parzen_every", f"must be >= 0, got {cfg.parzen_every}")
     require(cfg.batch_size >= 0, "batch_size", f"must be >= 0, got {cfg.batch_size}")
     require(cfg.k_steps >= 1, "k_steps", f"must be >= 1, got {cfg.k_steps}")
-    require(cfg.lr >= 0, "lr", f"must be >= 0, got {cfg.lr}")
+    require(math.isfinite(cfg.lr) and cfg.lr >= 0, "lr", f"must be a number >= 0, got {cfg.lr}")
     require(cfg.amp in AMP, "amp", f"choose from {list(AMP)}")
-    require(cfg.n_samples >= 1 and cfg.grid >= 1, "n_samples", "n_samples and grid must be >= 1")
+    require(0 <= cfg.seed < 2**63, "seed", f"must be in [0, 2^63), got {cfg.seed}")
+    require(cfg.device in ("auto", "cpu", "cuda"), "device", "choose from ['auto', 'cpu', 'cuda']")
+    require(
+        cfg.device != "cuda" or torch.cuda.is_available(), "device", "cuda requested but CUDA is "
+        "not available"
+    )  # fmt: skip
+    require(cfg.n_samples >= 1, "n_samples", f"must be >= 1, got {cfg.n_samples}")
+    require(cfg.grid >= 1, "grid", f"must be >= 1, got {cfg.grid}")
+    available = SPLIT_IMAGES[cfg.split]
+    require(cfg.limit <= available, "limit", f"the {cfg.split} split has {available} images")
+    n = cfg.n_train or available
+    m = batch_size(cfg)
+    require(m * cfg.k_steps <= n, "batch_size", f"{m} x k_steps {cfg.k_steps} is more than the "
+            f"{n} training images")  # fmt: skip
+    require_memory("n_samples", 3 * cfg.n_samples * IMAGE_BYTES, f"--n-samples {cfg.n_samples}")
+    require_memory("grid", 2 * (cfg.epochs + 1) * cfg.grid**2 * IMAGE_BYTES, f"--grid {cfg.grid}")
 
 
 def batch_size(cfg: MnistConfig) -> int:
@@ -133,40 +161,105 @@ def _history_dict(trainer: GANTrainer) -> dict[str, np.ndarray]:
     return {"step": trainer.history.steps, **trainer.history.stats}
 
 
-def run_mnist(cfg: MnistConfig, out: str | Path | None = None) -> dict[str, Any]:
-    """Train ``cfg`` (continuing ``out`` if it holds a checkpoint and ``cfg.resume``); returns
-    the summary. Writes config.json, grid_epoch_NNN.png and grids.npy, checkpoint.pt (every
-    epoch), metrics.csv, curves.png, training.gif, samples.npy ((n_samples, 784) in [0, 1]) and
-    summary.json, all atomically.
+# settings that may differ between a run and its resumption (the rest must match the checkpoint)
+MAY_CHANGE = {"epochs", "device", "progress", "data_dir", "download", "resume", "out"}
+
+
+def load_run_state(out: Path, cfg: MnistConfig) -> dict[str, Any]:
+    """The checkpoint of the MNIST run in ``out`` (weights_only), checked against ``cfg``."""
+    path = out / "checkpoint.pt"
+    state = io.load_checkpoint(path, map_location="cpu")
+    stored = state.get("config")
+    if not isinstance(stored, dict) or not {"trainer", "epoch"} <= set(state):
+        raise FileError(path, "not a checkpoint of an MNIST toygan run")
+    differ = sorted(
+        k for k, v in cfg.to_dict().items() if k not in MAY_CHANGE and stored.get(k) != v
+    )
+    if differ:
+        raise FileError(path, f"belongs to another run (its config differs in {differ})")
+    return state
+
+
+def run_mnist(
+    cfg: MnistConfig, out: str | Path | None = None, *, force: bool = False
+) -> dict[str, Any]:
+    """Train ``cfg`` (continuing the run in ``out`` if ``cfg.resume``); returns the summary.
+
+    The directory follows ``toygan.rundir``'s life cycle (status.json: running, finished,
+    failed, diverged; another run there is refused unless ``force``). Writes config.json,
+    grid_epoch_NNN.png and grids.npy, checkpoint.pt (every epoch), metrics.csv (appended every
+    epoch), curves.png, training.gif, samples.npy ((n_samples, 784) in [0, 1]) and summary.json,
+    all atomically. Resuming ends bit-identical to an uninterrupted run.
 
     Raises:
         TrainingDiverged: naming the step; the last epoch's checkpoint is kept.
+        UsageError: ``out`` holds another run, or ``--epochs`` is below the epochs trained.
+        FileError: a file of the run being resumed is unreadable, unsafe or from another run.
     """
     out = Path(out or cfg.resume or cfg.out)
-    io.ensure_writable_dir(out)
+    resume = bool(cfg.resume)
+    state = load_run_state(out, cfg) if resume else None
+    done = int(state["epoch"]) if state else 0
+    if done > cfg.epochs:
+        raise UsageError("--epochs", f"the run in {out} has already trained {done} epochs")
+    if state and done == cfg.epochs and (rundir.read_status(out) or {}).get("state") == "finished":
+        return io.read_json(out / "summary.json") | {"note": "already finished: nothing trained"}
+    grids: list[np.ndarray] = []  # (grid**2, 784) per epoch, epoch 0 = untrained
+    if state:
+        stack = io.load_npy(out / "grids.npy")
+        if stack.ndim != 3 or stack.shape[1:] != (cfg.grid**2, 784) or len(stack) < done + 1:
+            raise FileError(out / "grids.npy", f"holds {stack.shape}, not the {done + 1} grids "
+                            f"of ({cfg.grid**2}, 784) this run wrote")  # fmt: skip
+        grids = list(stack[: done + 1])
+    rundir.open_run(out, "mnist", resume=resume, force=force, flag="resume" if resume else "out")
+    try:
+        summary = _train_and_write(cfg, out, state, grids)
+    except TrainingDiverged as err:
+        rundir.fail(out, "mnist", str(err), diverged=True, step=err.step)
+        raise
+    except BaseException as err:
+        rundir.fail(out, "mnist", f"{err.__class__.__name__}: {err}"[:500])
+        raise
+    rundir.finish(out, "mnist", epochs=cfg.epochs)
+    return summary
+
+
+def _train_and_write(
+    cfg: MnistConfig, out: Path, state: dict[str, Any] | None, grids: list[np.ndarray]
+) -> dict[str, Any]:
     trainer, per_epoch = build_trainer(cfg)
     fixed_z = trainer.prior.sample(
         cfg.grid**2, torch.Generator(trainer.device).manual_seed(cfg.seed + 1)
     )
-    grids: list[np.ndarray] = []  # (grid**2, 784) per epoch, epoch 0 = untrained
     train_seconds = 0.0
     ckpt = out / "checkpoint.pt"
-    if cfg.resume:
-        if not ckpt.exists():
-            raise UsageError("--resume", f"no checkpoint.pt in {out}")
-        state = torch.load(ckpt, map_location=trainer.device, weights_only=False)
-        trainer.load_state_dict(state["trainer"])
-        trainer.history.extend(state["history"]["step"], state["history"]["values"])
-        grids = list(np.load(out / "grids.npy"))[: trainer.step // per_epoch + 1]
-        train_seconds = state["train_seconds"]
+    log = io.CsvLog(out / "metrics.csv")
+    if state is None:
+        log.reset([])
+    else:
+        try:
+            trainer.load_state_dict(state["trainer"])
+            train_seconds = float(state["train_seconds"])
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
+            raise FileError(
+                ckpt, f"does not fit this run ({err.__class__.__name__}: "
+                f"{str(err).splitlines()[0][:100]})"
+            ) from None  # fmt: skip
+        log.reset(trainer.history.rows())
+    logged = len(trainer.history)
     io.write_json(out / "config.json", cfg.to_dict())
+    monitor = parzen_monitor(cfg, out, trainer, per_epoch)  # None unless cfg.parzen_every
     t_start = time.perf_counter()
     callback_seconds = 0.0
 
     def on_epoch(tr: GANTrainer, step: int) -> None:
-        nonlocal callback_seconds
+        nonlocal callback_seconds, logged
         t0 = time.perf_counter()
         epoch = step // per_epoch
+        if len(grids) > epoch:  # resumed from this epoch's checkpoint: done already
+            return
+        if monitor is not None:  # before the checkpoint: a resume redoes an unsaved epoch
+            monitor(tr, step)
         with torch.no_grad():
             tr.G.eval()
             lo, hi = OUTPUT_RANGES[tr.G.output]
@@ -175,13 +268,14 @@ def run_mnist(cfg: MnistConfig, out: str | Path | None = None) -> dict[str, Any]
         grids.append(grid)
         plots_mnist.save_grid(grid, out / f"grid_epoch_{epoch:03d}.png", f"epoch {epoch}")
         io.save_npy(out / "grids.npy", np.stack(grids))
-        h = tr.history
+        log.append(tr.history.rows(start=logged))
+        logged = len(tr.history)
         io.save_torch(
             ckpt,
             {
                 "trainer": tr.state_dict(),
-                "history": {"step": h.steps, "values": np.stack(list(h.stats.values()), 1)},
-                "train_seconds": train_seconds + time.perf_counter() - t_start - callback_seconds,
+                "epoch": epoch,
+                "train_seconds": train_seconds + t0 - t_start - callback_seconds,
                 "config": cfg.to_dict(),
             },
         )
@@ -198,7 +292,7 @@ def run_mnist(cfg: MnistConfig, out: str | Path | None = None) -> dict[str, Any]
                 desc=f"mnist {cfg.preset} {cfg.objective}",
             )
         except TrainingDiverged as err:
-            io.write_csv(out / "metrics.csv", trainer.history.rows())
+            log.append(trainer.history.rows(start=logged))
             kept = (len(grids) - 1) * per_epoch
             raise TrainingDiverged(
                 err.step, f"{err.name} (checkpoint of step {kept} kept)"
@@ -208,7 +302,6 @@ def run_mnist(cfg: MnistConfig, out: str | Path | None = None) -> dict[str, Any]
     images = steps * cfg.k_steps * trainer.batch_size  # real images D has seen
     samples = generate(trainer, cfg.n_samples, cfg.seed + 2).cpu().numpy()
     io.save_npy(out / "samples.npy", samples.astype(np.float32))
-    io.write_csv(out / "metrics.csv", trainer.history.rows())
     plots_mnist.save_curves(_history_dict(trainer), per_epoch, out / "curves.png")
     plots_mnist.save_gif(np.stack(grids), list(range(len(grids))), out / "training.gif")
     last = {k: float(v[-per_epoch:].mean()) for k, v in trainer.history.stats.items()}
@@ -234,6 +327,20 @@ def run_mnist(cfg: MnistConfig, out: str | Path | None = None) -> dict[str, Any]
     return summary
 
 
+def resume_config(cfg: MnistConfig, argv: list[str], ns) -> MnistConfig:
+    """The stored config of the run in ``cfg.resume``; --epochs, --device, --data-dir and
+    --download may change, and --progress is this session's."""
+    stored = resumed_config(MnistConfig, cfg.resume, argv, ns, RESUMABLE)
+    try:
+        validate(stored)
+    except UsageError as err:
+        if err.flag in given_flags(argv):
+            raise
+        raise FileError(Path(cfg.resume) / "config.json", str(err)) from None
+    stored.resume, stored.progress, stored.out = cfg.resume, cfg.progress, stored.out
+    return stored
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m toygan.run --dataset mnist ...``: train, write outputs, print the summary."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -250,32 +357,30 @@ def main(argv: list[str] | None = None) -> int:
             "amp": list(AMP),
         },
     )
+    parser.add_argument(
+        "--force", action="store_true",
+        help="replace the run already in --out (default: refuse to overwrite a run)",
+    )  # fmt: skip
     ns = parser.parse_args(argv)
 
     def body() -> int:
-        cfg = MnistConfig(**vars(ns))
+        cfg = config_from_args(MnistConfig, ns)
         if cfg.resume:
-            path = Path(cfg.resume) / "config.json"
-            if not path.exists():
-                raise UsageError("--resume", f"no config.json in {cfg.resume}")
-            stored = MnistConfig.from_dict(json.loads(path.read_text()))
-            extend = any(a == "--epochs" or a.startswith("--epochs=") for a in argv)
-            stored.epochs = cfg.epochs if extend else stored.epochs
-            stored.resume, stored.progress, stored.device = cfg.resume, cfg.progress, cfg.device
-            cfg = stored
+            cfg = resume_config(cfg, argv, ns)
         validate(cfg)
-        writable_dir(cfg.resume or cfg.out, "resume" if cfg.resume else "out")
         try:
-            summary = run_mnist(cfg)
+            summary = run_mnist(cfg, force=ns.force)
         except MnistError as err:
             raise UsageError("--data-dir", str(err)) from None
         except TrainingDiverged as err:
-            sys.stderr.write(f"toygan mnist: {err}\n")
+            sys.stderr.write(f"toygan mnist: error: {err}\n")
             return 1
-        except ValueError as err:  # e.g. --device cuda without CUDA
-            raise UsageError("--device" if "device" in str(err) else "config", str(err)) from None
+        out = cfg.resume or cfg.out
+        if "note" in summary:
+            print(f"{out}: {summary['note']}")
+            return 0
         keys = ("epochs", "steps", "train_seconds", "images_per_second", "device")
-        print(", ".join(f"{k}={summary[k]}" for k in keys) + f" -> {cfg.resume or cfg.out}")
+        print(", ".join(f"{k}={summary[k]}" for k in keys) + f" -> {out}")
         return 0
 
     return run_cli("toygan mnist", body)

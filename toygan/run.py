@@ -16,13 +16,17 @@ import importlib
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from toygan.cli import (
+    FileError,
     OneLineParser,
+    UsageError,
     add_dataclass_arguments,
     config_from_args,
+    given_flags,
+    resumed_config,
     run_cli,
-    writable_dir,
 )
 from toygan.engine import TrainingDiverged
 from toygan.toy1d import TOY_CHOICES, ToyConfig, check_config, run_experiment
@@ -61,26 +65,56 @@ def build_parser() -> OneLineParser:
     add_dataclass_arguments(parser, ToyConfig, choices=TOY_CHOICES)
     parser.add_argument("--out", default=None, help="output directory (default: runs/OBJECTIVE)")
     parser.add_argument(
+        "--resume", default=None, metavar="DIR",
+        help="continue the run in DIR from its last checkpoint (its config.json wins; --steps "
+        "may extend a run without learning-rate decay)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--force", action="store_true",
+        help="replace the run already in --out (default: refuse to overwrite a run)",
+    )  # fmt: skip
+    parser.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=True,
         help="show a progress bar with the losses (default: on; --no-progress turns it off)",
     )  # fmt: skip
     return parser
 
 
+def resume_config(run_dir: str, argv: Sequence[str], args: argparse.Namespace) -> ToyConfig:
+    """The stored config of the run in ``run_dir``; --steps and --device may change."""
+    cfg = resumed_config(ToyConfig, run_dir, argv, args, {"steps", "device"})
+    try:
+        check_config(cfg)
+    except UsageError as err:
+        if err.flag in given_flags(argv):
+            raise
+        raise FileError(Path(run_dir) / "config.json", str(err)) from None
+    return cfg
+
+
 def _single_run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
-    cfg = config_from_args(ToyConfig, args)
-    check_config(cfg)
-    out = args.out or f"runs/{cfg.objective}"
-    writable_dir(out)
+    if args.resume is not None:
+        cfg, out = resume_config(args.resume, argv, args), args.resume
+        if args.out is not None and Path(args.out) != Path(args.resume):
+            raise UsageError("--out", "give --resume DIR alone: the run continues in DIR")
+    else:
+        cfg = config_from_args(ToyConfig, args)
+        check_config(cfg)
+        out = args.out or f"runs/{cfg.objective}"
     try:
-        summary = run_experiment(cfg, out, progress=args.progress)
+        summary = run_experiment(
+            cfg, out, progress=args.progress, resume=args.resume is not None, force=args.force
+        )
     except TrainingDiverged as err:
         sys.stderr.write(f"{PROG}: error: {err}; see {out}/metrics.csv\n")
         return 1
     print(json.dumps(summary))
+    if "note" in summary:
+        print(f"{out}: {summary['note']}")
+        return 0
     print(f"wrote {out}/: config.json metrics.csv snapshots.csv summary.json samples.npy "
-          "checkpoint.pt panel.png strip.png curves.png training.gif")  # fmt: skip
+          "checkpoint.pt panel.png strip.png curves.png training.gif status.json")  # fmt: skip
     return 0
 
 

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch.optim.lr_scheduler import LinearLR
 
-from toygan import io, metrics, plots
-from toygan.cli import DictConfig, UsageError, require
+from toygan import io, metrics, plots, rundir
+from toygan.cli import DictConfig, FileError, UsageError, require
 from toygan.engine import OPTIMIZERS, GANTrainer, TrainingDiverged, make_optimizer, resolve_device
 from toygan.mixture import GaussianMixture
 from toygan.models import ACTIVATIONS, PRIORS, Discriminator, Generator, NoisePrior
@@ -186,34 +186,129 @@ def _summary(cfg: ToyConfig, snap_metrics: dict[str, Any], seconds: float) -> di
     }
 
 
+def _snapshot_state(snap: plots.Snapshot) -> dict[str, Any]:
+    """A snapshot as tensors and plain values (checkpoint-safe: loads with weights_only=True)."""
+    arrays = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in vars(snap).items()
+              if isinstance(v, np.ndarray)}  # fmt: skip
+    return {"step": snap.step, "metrics": dict(snap.metrics), **arrays}
+
+
+def _snapshot_from_state(d: dict[str, Any]) -> plots.Snapshot:
+    arrays = {k: v.numpy() for k, v in d.items() if isinstance(v, torch.Tensor)}
+    return plots.Snapshot(step=int(d["step"]), metrics=dict(d["metrics"]), **arrays)
+
+
+def load_run_state(out: str | Path, cfg: ToyConfig) -> dict[str, Any]:
+    """The checkpoint of the 1D run in ``out``, checked against ``cfg`` (all but ``steps``).
+
+    Raises:
+        FileError: naming checkpoint.pt if it is missing, unreadable, unsafe (anything but
+            tensors and plain values) or from another run.
+    """
+    path = Path(out) / "checkpoint.pt"
+    state = io.load_checkpoint(path)
+    stored = state.get("config")
+    if not isinstance(stored, dict) or not {"trainer", "snapshots"} <= set(state):
+        raise FileError(path, "not a checkpoint of a 1D toygan run")
+    differ = sorted(k for k, v in cfg.to_dict().items() if k != "steps" and stored.get(k) != v)
+    if differ:
+        raise FileError(path, f"belongs to another run (its config differs in {differ})")
+    return state
+
+
 def run_experiment(
-    cfg: ToyConfig, out: str | Path, progress: bool = True, figures: bool = True
+    cfg: ToyConfig,
+    out: str | Path,
+    progress: bool = True,
+    figures: bool = True,
+    *,
+    resume: bool = False,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Train ``cfg`` and write its results into ``out``; returns the summary.
 
-    Files: ``config.json`` (first, so even a failed run can be re-run), ``metrics.csv`` (one row
-    per step), ``snapshots.csv`` (W1, KS, d_deviation at each snapshot), ``summary.json``,
-    ``samples.npy`` ((n_samples, 1) final generator samples), ``checkpoint.pt`` (rewritten at each
-    snapshot, so a diverging run keeps its last finite one) and, with ``figures``, ``panel.png``,
-    ``strip.png``, ``curves.png`` and ``training.gif``. Every file is written atomically.
+    The directory follows ``toygan.rundir``'s life cycle: a directory holding another run is
+    refused unless ``force``; ``resume`` continues the run in ``out`` from its checkpoint to
+    ``cfg.steps`` and ends bit-identical to an uninterrupted run.
+
+    Files: ``status.json`` (running / finished / failed / diverged), ``config.json``,
+    ``metrics.csv`` (one row per step, appended at every snapshot, so a killed run keeps its
+    rows), ``snapshots.csv`` (W1, KS, d_deviation at each snapshot), ``summary.json``,
+    ``samples.npy`` ((n_samples, 1) final generator samples), ``checkpoint.pt`` (model,
+    optimisers, RNGs, statistics and snapshots, rewritten at each snapshot, so a diverging run
+    keeps its last finite one) and, with ``figures``, ``panel.png``, ``strip.png``,
+    ``curves.png`` and ``training.gif``. Every file is written atomically.
 
     Raises:
         TrainingDiverged: with the step and the checkpoint kept, if a loss became NaN/inf.
+        UsageError: ``out`` holds another run (without ``force``/``resume``), or ``resume``
+            with fewer steps than already trained, or a schedule that cannot be extended.
+        FileError: the checkpoint to resume is unreadable, unsafe or from another run.
     """
     out = Path(out)
-    io.ensure_writable_dir(out)
+    state = load_run_state(out, cfg) if resume else None
+    done = int(state["trainer"]["step"]) if state else 0
+    if done > cfg.steps:
+        raise UsageError("--steps", f"the run in {out} has already trained {done} steps")
+    if (
+        state
+        and cfg.steps > done
+        and cfg.lr_decay != "none"
+        and cfg.steps != state["config"]["steps"]
+    ):
+        raise UsageError(
+            "--steps", f"the run in {out} decays its learning rate to 0 over "
+            f"{state['config']['steps']} steps (--lr-decay {cfg.lr_decay}); it cannot be extended"
+        )  # fmt: skip
+    if state and done == cfg.steps and (rundir.read_status(out) or {}).get("state") == "finished":
+        return io.read_json(out / "summary.json") | {"note": "already finished: nothing trained"}
+    rundir.open_run(out, "toy1d", resume=resume, force=force)
+    try:
+        summary = _train_and_write(cfg, out, state, progress, figures)
+    except TrainingDiverged as err:
+        rundir.fail(out, "toy1d", str(err), diverged=True, step=err.step)
+        raise
+    except BaseException as err:
+        rundir.fail(out, "toy1d", f"{err.__class__.__name__}: {err}"[:500])
+        raise
+    rundir.finish(out, "toy1d", steps=cfg.steps)
+    return summary
+
+
+def _train_and_write(
+    cfg: ToyConfig, out: Path, state: dict[str, Any] | None, progress: bool, figures: bool
+) -> dict[str, Any]:
     io.write_json(out / "config.json", cfg.to_dict())
     dist = cfg.mixture()
     trainer = build_trainer(cfg)
+    snaps: list[plots.Snapshot] = []
+    seconds = 0.0  # training time of earlier sessions of this run
+    log = io.CsvLog(out / "metrics.csv")
+    if state is None:
+        log.reset([])
+    else:
+        try:
+            trainer.load_state_dict(state["trainer"])
+            snaps = [_snapshot_from_state(d) for d in state["snapshots"]]
+            seconds = float(state.get("train_seconds", 0.0))
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
+            raise FileError(
+                out / "checkpoint.pt", f"does not fit this run ({err.__class__.__name__}: "
+                f"{str(err).splitlines()[0][:100]})"
+            ) from None  # fmt: skip
+        log.reset(trainer.history.rows())
+    logged = len(trainer.history)
     real = dist.sample(cfg.n_samples, torch.Generator().manual_seed(cfg.seed + 1)).to(
         trainer.device
     )  # (n, 1): one fixed real sample for every snapshot
-    snaps: list[plots.Snapshot] = []
     callback_seconds = 0.0
+    t0 = time.perf_counter()
 
     def snapshot(tr: GANTrainer, step: int) -> None:
-        nonlocal callback_seconds
-        t0 = time.perf_counter()
+        nonlocal callback_seconds, logged
+        if snaps and snaps[-1].step == step:  # resumed from this step's checkpoint: done already
+            return
+        t1 = time.perf_counter()
         fake = generate(tr, cfg.n_samples, seed=cfg.seed + 2)  # (n, 1), the same z every time
         m = {
             "w1": metrics.wasserstein1(fake.cpu(), dist),
@@ -221,23 +316,34 @@ def run_experiment(
             "d_deviation": metrics.d_deviation(tr.D, real, fake),
         }
         snaps.append(plots.take_snapshot(step, tr.D, real, fake, dist, metrics=m))
-        io.save_torch(out / "checkpoint.pt", {"trainer": tr.state_dict(), "config": cfg.to_dict()})
-        callback_seconds += time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    try:
-        trainer.train(
-            cfg.steps,
-            snapshot_every=cfg.snapshot_every,
-            callbacks=[snapshot],
-            progress=progress,
-            desc=f"toygan {cfg.objective}",
+        log.append(tr.history.rows(start=logged))
+        logged = len(tr.history)
+        spent = seconds + (t1 - t0) - callback_seconds  # training time up to this snapshot
+        io.save_torch(
+            out / "checkpoint.pt",
+            {
+                "trainer": tr.state_dict(),
+                "config": cfg.to_dict(),
+                "snapshots": [_snapshot_state(s) for s in snaps],
+                "train_seconds": spent,
+            },
         )
+        callback_seconds += time.perf_counter() - t1
+
+    try:
+        if trainer.step < cfg.steps:
+            trainer.train(
+                cfg.steps - trainer.step,
+                snapshot_every=cfg.snapshot_every,
+                callbacks=[snapshot],
+                progress=progress,
+                desc=f"toygan {cfg.objective}",
+            )
     except TrainingDiverged as err:
-        io.write_csv(out / "metrics.csv", trainer.history.rows())
+        log.append(trainer.history.rows(start=logged))
         kept = snaps[-1].step if snaps else 0
         raise TrainingDiverged(err.step, f"{err.name} (checkpoint of step {kept} kept)") from None
-    seconds = time.perf_counter() - t0 - callback_seconds
+    seconds += time.perf_counter() - t0 - callback_seconds
     final = snaps[-1]
     modes = metrics.mode_stats(final.fake, dist)
     summary = _summary(
@@ -250,7 +356,6 @@ def run_experiment(
         },
         seconds,
     )
-    io.write_csv(out / "metrics.csv", trainer.history.rows())
     io.write_csv(out / "snapshots.csv", [{"step": s.step, **s.metrics} for s in snaps])
     io.save_npy(out / "samples.npy", final.fake.astype(np.float32).reshape(-1, 1))
     if figures:
