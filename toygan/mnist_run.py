@@ -36,7 +36,6 @@ from toygan.cli import (
 from toygan.engine import GANTrainer, TrainingDiverged, resolve_device
 from toygan.mnist import OUTPUT_RANGES, MnistError, MnistSource, check_range, load_mnist, to_pixels
 from toygan.mnist_monitor import for_run as parzen_monitor
-from toygan.mnist_monitor import for_run as parzen_monitor
 from toygan.objectives import OBJECTIVES
 
 AMP = {"none": None, "bf16": torch.bfloat16}
@@ -68,8 +67,6 @@ class MnistConfig(DictConfig):
     progress: bool = True  # show a progress bar
     # every N epochs: validation Parzen LL (toygan.mnist_monitor), parzen.csv, best.pt (0: off)
     parzen_every: int = 0
-    # every N epochs: validation Parzen LL (toygan.mnist_monitor), parzen.csv, best.pt (0: off)
-    parzen_every: int = 0
 
     @property
     def n_train(self) -> int:
@@ -89,7 +86,6 @@ def validate(cfg: MnistConfig) -> None:
     require(cfg.split in ("train", "test"), "split", "choose from ['train', 'test']")
     require(cfg.limit >= 0, "limit", f"must be >= 0, got {cfg.limit}")
     require(cfg.epochs >= 1, "epochs", f"must be >= 1, got {cfg.epochs}")
-    require(cfg.parzen_every >= 0, "parzen_every", f"must be >= 0, got {cfg.parzen_every}")
     require(cfg.parzen_every >= 0, "parzen_every", f"must be >= 0, got {cfg.parzen_every}")
     require(cfg.batch_size >= 0, "batch_size", f"must be >= 0, got {cfg.batch_size}")
     require(cfg.k_steps >= 1, "k_steps", f"must be >= 1, got {cfg.k_steps}")
@@ -253,7 +249,6 @@ def _train_and_write(
     logged = len(trainer.history)
     io.write_json(out / "config.json", cfg.to_dict())
     monitor = parzen_monitor(cfg, out, trainer, per_epoch)  # None unless cfg.parzen_every
-    monitor = parzen_monitor(cfg, out, trainer, per_epoch)  # None unless cfg.parzen_every
     t_start = time.perf_counter()
     callback_seconds = 0.0
 
@@ -263,8 +258,6 @@ def _train_and_write(
         epoch = step // per_epoch
         if len(grids) > epoch:  # resumed from this epoch's checkpoint: done already
             return
-        if monitor is not None:  # before the checkpoint: a resume redoes an unsaved epoch
-            monitor(tr, step)
         if monitor is not None:  # before the checkpoint: a resume redoes an unsaved epoch
             monitor(tr, step)
         with torch.no_grad():
