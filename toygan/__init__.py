@@ -14,24 +14,50 @@ from toygan.ensemble import (
     member_g_grad_norms,
     sample_members,
 )
-from toygan.evaluate import evaluate_run
 from toygan.fit import fit_discriminator
 from toygan.metrics import d_deviation, ks_distance, mode_stats, wasserstein1
 from toygan.mixture import GaussianMixture
 from toygan.mnist import MnistSource, load_mnist
 from toygan.mnist_run import MnistConfig, run_mnist
 from toygan.models import MLP, Discriminator, Generator, NoisePrior
-from toygan.objectives import OBJECTIVES, Objective, get_objective
+from toygan.objectives import (
+    OBJECTIVES,
+    Objective,
+    get_objective,
+    hinge,
+    least_squares,
+    wasserstein_clip,
+    wasserstein_gp,
+)
 from toygan.saturation import SaturationOptions, saturation_diagnostic
 from toygan.theory import (
+    chi2_divergence,
+    divergence,
     jensen_shannon,
+    least_squares_criterion,
+    optimal_critic,
+    optimal_critic_slope,
     optimal_discriminator,
+    total_variation,
     value_function,
     virtual_criterion,
+    wasserstein1_exact,
 )
 from toygan.toy1d import ToyConfig, build_trainer, generate
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """Lazy exports: ``toygan.evaluate_run`` imports ``toygan.evaluate`` on first use, so
+    ``python -m toygan.evaluate`` does not find its module already imported by the package
+    (runpy's "found in sys.modules" RuntimeWarning)."""
+    if name == "evaluate_run":
+        from toygan.evaluate import evaluate_run
+
+        return evaluate_run
+    raise AttributeError(f"module 'toygan' has no attribute {name!r}")
+
 
 __all__ = [
     "GANTrainer",
@@ -51,6 +77,10 @@ __all__ = [
     "OBJECTIVES",
     "Objective",
     "get_objective",
+    "least_squares",
+    "hinge",
+    "wasserstein_gp",
+    "wasserstein_clip",
     "ToyConfig",
     "build_trainer",
     "generate",
@@ -60,6 +90,13 @@ __all__ = [
     "optimal_discriminator",
     "value_function",
     "virtual_criterion",
+    "divergence",
+    "chi2_divergence",
+    "total_variation",
+    "least_squares_criterion",
+    "optimal_critic",
+    "optimal_critic_slope",
+    "wasserstein1_exact",
     "MnistSource",
     "load_mnist",
     "MnistConfig",

@@ -16,6 +16,7 @@ import torch
 from scipy import stats
 
 from toygan.mixture import GaussianMixture
+from toygan.theory import wasserstein1_exact
 
 
 def _flat64(samples: torch.Tensor | np.ndarray) -> torch.Tensor:
@@ -27,8 +28,12 @@ def _flat64(samples: torch.Tensor | np.ndarray) -> torch.Tensor:
     return x
 
 
-def wasserstein1(samples: torch.Tensor | np.ndarray, dist: GaussianMixture) -> float:
-    """Exact W1 between the empirical distribution of ``samples`` (any shape) and ``dist``."""
+def wasserstein1(samples: torch.Tensor | np.ndarray | GaussianMixture, dist: GaussianMixture):
+    """Exact W1 between the empirical distribution of ``samples`` (any shape) and ``dist``; or,
+    given two distributions (anything with ``cdf``), ``toygan.theory.wasserstein1_exact``:
+    int |F_data - F_g| dx by quadrature."""
+    if hasattr(samples, "cdf"):
+        return wasserstein1_exact(samples, dist)
     x = _flat64(samples).sort().values  # (n,)
     n = x.numel()
     H = dist.cdf_integral  # H(x) = int_{-inf}^x F

@@ -1,11 +1,18 @@
-"""The theory of Goodfellow et al. 2014 (arXiv:1406.2661, section 4), computed exactly in 1D.
+"""The theory of Goodfellow et al. 2014 (arXiv:1406.2661, section 4) and of the objective family
+(``toygan.objectives``), computed exactly in 1D.
 
 - ``optimal_discriminator``: Proposition 1, D*(x) = p_data(x) / (p_data(x) + p_g(x)), evaluated
   as sigmoid(log p_data(x) - log p_g(x)) so it stays exact far in the tails, where both densities
-  underflow but their log-ratio does not.
+  underflow but their log-ratio does not. For least squares (Mao et al. 2017) D* =
+  (b p_data + a p_g) / (p_data + p_g); for the hinge loss D* = sign(p_data - p_g).
+- ``optimal_critic_slope`` / ``optimal_critic``: the Wasserstein critic in 1D, slope
+  sign(F_g - F_data) (Arjovsky et al. 2017); ``wasserstein1_exact`` = int |F_data - F_g| dx.
 - ``value_function``: V(D, G) = E_{p_data}[log D(x)] + E_{p_g}[log(1 - D(x))] by quadrature.
-- ``jensen_shannon`` and ``virtual_criterion``: Theorem 1, C(G) = max_D V(D, G) = V(D*, G)
-  = -log 4 + 2 JSD(p_data || p_g).
+- ``virtual_criterion``: max_D of D's objective, -min_D L_D (for the GAN losses the paper's
+  C(G) = max_D V(D, G) = V(D*, G)); ``divergence``: what it measures. The identities:
+  GAN C = -log 4 + 2 JSD (Theorem 1); least squares -min L_D = -(b - a)^2 (2 - X) / 8 and, Mao
+  et al.'s Theorem 2, 2 C_LS(G) = X for a = -1, b = 1, c = 0 (``least_squares_criterion``),
+  X = ``chi2_divergence``; hinge min L_D = 2 - 2 TV; Wasserstein max critic value = W1.
 
 A *density* is anything with ``log_prob(x)`` returning float64 log-densities of the shape of
 ``x`` (``GaussianMixture``, ``SampleDensity``). Integrals run over a finite interval by composite
@@ -22,6 +29,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from toygan.objectives import Objective, get_objective
 
 LOG2 = math.log(2.0)
 LOG4 = math.log(4.0)
@@ -62,8 +71,12 @@ def quadrature_rule(
     panels_per_scale: float = 4.0,
     order: int = 20,
     max_panels: int = 20_000,
+    breaks: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Nodes and weights (both (N,), float64) of composite Gauss-Legendre quadrature.
+
+    ``breaks``: extra panel edges, where the integrand has a kink (|p - q| where p = q); each
+    panel then holds an analytic piece and the rule keeps its accuracy.
 
     The interval is ``interval`` or ``support_interval(*dists)`` (every component +- 12 stds), cut
     into panels of width scale / ``panels_per_scale`` (scale: the smallest component std or KDE
@@ -90,6 +103,9 @@ def quadrature_rule(
     n_panels = min(max_panels, max(1, math.ceil((hi - lo) * panels_per_scale / scale)))
     t, w = np.polynomial.legendre.leggauss(order)  # (order,) nodes and weights on [-1, 1]
     edges = torch.linspace(lo, hi, n_panels + 1, dtype=torch.float64)  # (P + 1,)
+    if breaks is not None and breaks.numel():
+        inside = breaks.to(torch.float64)[(breaks > lo) & (breaks < hi)]
+        edges = torch.cat([edges, inside]).unique()  # sorted
     half = 0.5 * (edges[1:] - edges[:-1])  # (P,) half-widths
     mid = 0.5 * (edges[1:] + edges[:-1])  # (P,)
     t, w = torch.from_numpy(t), torch.from_numpy(w)
@@ -99,27 +115,50 @@ def quadrature_rule(
 
 
 class OptimalDiscriminator:
-    """D*(x) = p_data(x) / (p_data(x) + p_g(x)) (Proposition 1), from log-densities.
+    """The optimal D for fixed G of a GAN, least-squares or hinge ``objective``, from log-densities.
 
-    ``logit(x)`` = log p_data(x) - log p_g(x) and ``__call__(x)`` = sigmoid of it, both float64
-    of the shape of ``x``. Where both densities are 0 even in log space (|x| ~ 1e154) the logit
-    is NaN: D* is undefined there.
+    ``logit(x)`` = log p_data(x) - log p_g(x); ``output(x)`` = D*'s raw output (what the network
+    returns): the logit for the GAN losses (Proposition 1), a + (b - a) sigmoid(logit) =
+    (b p_data + a p_g) / (p_data + p_g) for least squares, sign(logit) for the hinge loss (0 where
+    p_data = p_g, where any value in [-1, 1] is optimal); ``__call__(x)`` = the objective's
+    reported D of it (``Objective.d_statistic``): the probability D*(x) for the GAN losses, the
+    output itself otherwise. All float64 of the shape of ``x``. Where both densities are 0 even in
+    log space (|x| ~ 1e154) the logit is NaN: D* is undefined there.
     """
 
-    def __init__(self, p_data: Density, p_g: Density) -> None:
+    def __init__(
+        self, p_data: Density, p_g: Density, objective: str | Objective = "nonsaturating"
+    ) -> None:
         self.p_data, self.p_g = p_data, p_g
+        self.objective = get_objective(objective)
+        if self.objective.family == "wasserstein":
+            raise ValueError(
+                "a Wasserstein critic has no pointwise optimum; use optimal_critic (1D)"
+            )
 
     def logit(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.as_tensor(x, dtype=torch.float64)
         return self.p_data.log_prob(x) - self.p_g.log_prob(x)
 
+    def output(self, x: torch.Tensor) -> torch.Tensor:
+        lg, family = self.logit(x), self.objective.family
+        if family == "least_squares":
+            a, b = self.objective.params["a"], self.objective.params["b"]
+            return a + (b - a) * torch.sigmoid(lg)
+        if family == "hinge":
+            return torch.sign(lg)
+        return lg
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logit(x))
+        return self.objective.d_statistic(self.output(x))
 
 
-def optimal_discriminator(p_data: Density, p_g: Density) -> OptimalDiscriminator:
-    """The optimal discriminator D* for fixed G, a callable on points returning probabilities."""
-    return OptimalDiscriminator(p_data, p_g)
+def optimal_discriminator(
+    p_data: Density, p_g: Density, objective: str | Objective = "nonsaturating"
+) -> OptimalDiscriminator:
+    """The optimal discriminator D* for fixed G, a callable on points (``OptimalDiscriminator``:
+    probabilities for the GAN losses, the raw output for least squares and hinge)."""
+    return OptimalDiscriminator(p_data, p_g, objective)
 
 
 def _logits_at(D: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
@@ -171,11 +210,6 @@ def value_function(
     return float((w * integrand).sum())
 
 
-def virtual_criterion(p_data: Density, p_g: Density, **quad) -> float:
-    """C(G) = max_D V(D, G) = V(D*, G): the value function at the optimal discriminator."""
-    return value_function(optimal_discriminator(p_data, p_g).logit, p_data, p_g, **quad)
-
-
 def _log_2sigmoid(u: torch.Tensor) -> torch.Tensor:
     """log(2 sigmoid(u)), exactly 0 at u = 0 and accurate for small |u| (no cancellation)."""
     small = u.abs() < 1
@@ -197,3 +231,177 @@ def jensen_shannon(p: Density, q: Density, **quad) -> float:
     g = d * _log_2sigmoid(logit) + (1 - d) * _log_2sigmoid(-logit)  # (N,)
     half_mass = 0.5 * (torch.logaddexp(lp, lq).exp())  # (N,) (p + q)/2
     return float((w * half_mass * g.clamp(0.0, LOG2)).sum())
+
+
+def _crossings(fn: Callable[[torch.Tensor], torch.Tensor], lo: float, hi: float, step: float):
+    """Points in (lo, hi) where ``fn`` changes sign: a scan every ``step``, then 60 bisections."""
+    n = max(2, math.ceil((hi - lo) / step) + 1)
+    x = torch.linspace(lo, hi, n, dtype=torch.float64)  # (n,)
+    v = fn(x)
+    i = torch.nonzero(v[:-1] * v[1:] < 0).reshape(-1)  # sign changes in [x_i, x_i+1]
+    a, b, va = x[i], x[i + 1], v[i]
+    for _ in range(60):
+        mid = 0.5 * (a + b)
+        same = fn(mid) * va > 0
+        a, b = torch.where(same, mid, a), torch.where(same, b, mid)
+    return 0.5 * (a + b)  # (K,)
+
+
+def _cdf_gap(p_data: Density, p_g: Density) -> Callable[[torch.Tensor], torch.Tensor]:
+    """x -> F_g(x) - F_data(x) (both need ``cdf``, as ``GaussianMixture`` has)."""
+    if not (hasattr(p_data, "cdf") and hasattr(p_g, "cdf")):
+        raise ValueError("the Wasserstein quantities need distributions with a cdf")
+    return lambda x: p_g.cdf(x) - p_data.cdf(x)
+
+
+def _rule(p_data, p_g, kink_fn=None, **quad) -> tuple[torch.Tensor, torch.Tensor]:
+    """``quadrature_rule`` over both supports with panel edges at the sign changes of
+    ``kink_fn`` (where the integrand has a kink)."""
+    if kink_fn is None:
+        return quadrature_rule(p_data, p_g, **quad)
+    lo, hi, scale = support_interval(p_data, p_g)
+    return quadrature_rule(p_data, p_g, breaks=_crossings(kink_fn, lo, hi, scale / 16), **quad)
+
+
+def optimal_critic_slope(p_data: Density, p_g: Density) -> Callable[[torch.Tensor], torch.Tensor]:
+    """x -> sign(F_g(x) - F_data(x)): the slope of an optimal 1-Lipschitz critic in 1D.
+
+    E_data[f] - E_g[f] = int f(x) (p_data - p_g) dx = int f'(x) (F_g - F_data) dx (by parts), which
+    |f'| <= 1 maximises with this slope; the maximum is W1 (Kantorovich-Rubinstein).
+    """
+    gap = _cdf_gap(p_data, p_g)
+    return lambda x: torch.sign(gap(torch.as_tensor(x, dtype=torch.float64)))
+
+
+class OptimalCritic:
+    """f*(x) = int_lo^x sign(F_g - F_data) dt, an optimal Wasserstein critic (defined up to a
+    constant; here 0 at the left end ``lo`` of the supports), exactly piecewise linear between
+    the crossings of F_g and F_data. ``__call__``: float64 of the shape of ``x``; outside
+    [lo, hi] the end slopes continue."""
+
+    def __init__(self, p_data: Density, p_g: Density) -> None:
+        gap = _cdf_gap(p_data, p_g)
+        lo, hi, scale = support_interval(p_data, p_g)
+        knots = torch.cat(
+            [torch.tensor([lo], dtype=torch.float64), _crossings(gap, lo, hi, scale / 16)]
+        )
+        ends = torch.cat([knots[1:], torch.tensor([hi], dtype=torch.float64)])
+        self.knots = knots  # (K + 1,) segment starts
+        self.slopes = torch.sign(gap(0.5 * (knots + ends)))  # (K + 1,)
+        rise = self.slopes * (ends - knots)
+        self.values = torch.cat([torch.zeros(1, dtype=torch.float64), rise.cumsum(0)[:-1]])
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.as_tensor(x, dtype=torch.float64)
+        j = (torch.searchsorted(self.knots, x.reshape(-1), right=True) - 1).clamp(min=0)
+        out = self.values[j] + self.slopes[j] * (x.reshape(-1) - self.knots[j])
+        return out.reshape(x.shape)
+
+
+def optimal_critic(p_data: Density, p_g: Density) -> OptimalCritic:
+    """An optimal 1-Lipschitz critic in 1D (``OptimalCritic``), to evaluate or draw."""
+    return OptimalCritic(p_data, p_g)
+
+
+def wasserstein1_exact(p_data: Density, p_g: Density, **quad) -> float:
+    """W1(p_data, p_g) = int |F_data - F_g| dx, by Gauss-Legendre quadrature with panel edges at
+    the crossings of the CDFs (an analytic integrand on every panel). Both need ``cdf``.
+    ``toygan.metrics.wasserstein1`` is the same distance from samples to a mixture."""
+    gap = _cdf_gap(p_data, p_g)
+    x, w = _rule(p_data, p_g, gap, **quad)
+    return float((w * gap(x).abs()).sum())
+
+
+def total_variation(p: Density, q: Density, **quad) -> float:
+    """TV(p, q) = 1/2 int |p - q| dx, in [0, 1], with panel edges where p = q."""
+    x, w = _rule(p, q, lambda t: p.log_prob(t) - q.log_prob(t), **quad)
+    return float(0.5 * (w * (p.log_prob(x).exp() - q.log_prob(x).exp()).abs()).sum())
+
+
+def chi2_divergence(p_data: Density, p_g: Density, **quad) -> float:
+    """Mao et al.'s chi^2_Pearson(p_data + p_g || 2 p_g) = int (2 p_g - (p_data + p_g))^2 /
+    (p_data + p_g) dx = int (p_data - p_g)^2 / (p_data + p_g) dx, in [0, 2].
+
+    Their notation puts the first argument in the denominator; in the usual convention
+    (int (P - Q)^2 / Q) this is chi^2(2 p_g || p_data + p_g). Evaluated as (p_data + p_g)
+    tanh(l / 2)^2 with l = log p_data - log p_g: exact in the tails.
+    """
+    x, w = quadrature_rule(p_data, p_g, **quad)
+    lp, lq = p_data.log_prob(x), p_g.log_prob(x)
+    return float((w * torch.logaddexp(lp, lq).exp() * torch.tanh(0.5 * (lp - lq)).square()).sum())
+
+
+def _least_squares_abc(objective: Objective) -> tuple[float, float, float]:
+    if objective.family != "least_squares":
+        raise ValueError(f"{objective.name} is not a least-squares objective")
+    return objective.params["a"], objective.params["b"], objective.params["c"]
+
+
+def divergence(
+    p_data: Density, p_g: Density, objective: str | Objective = "nonsaturating", **quad
+) -> float:
+    """What the objective's criterion measures between p_data and p_g.
+
+    GAN losses: JSD (C = -log 4 + 2 JSD); least squares with b - c = 1, b - a = 2 (a = -1, b = 1,
+    c = 0, ``least_squares_chi2``): ``chi2_divergence`` (2 C_LS = chi^2, Mao et al. Theorem 2;
+    other codings raise: their criterion is no divergence); hinge: total variation
+    (min L_D = 2 - 2 TV); Wasserstein: W1 (the maximal critic value).
+    """
+    obj = get_objective(objective)
+    if obj.family == "gan":
+        return jensen_shannon(p_data, p_g, **quad)
+    if obj.family == "least_squares":
+        a, b, c = _least_squares_abc(obj)
+        if (b - c, b - a) != (1.0, 2.0):
+            raise ValueError(f"least squares with a={a:g}, b={b:g}, c={c:g} (need b-c=1, b-a=2)")
+        return chi2_divergence(p_data, p_g, **quad)
+    if obj.family == "hinge":
+        return total_variation(p_data, p_g, **quad)
+    return wasserstein1_exact(p_data, p_g, **quad)
+
+
+def _expected_loss(loss, out, dens_data, dens_g, w) -> torch.Tensor:
+    """int p_data loss_real(out) + p_g loss_fake(out) dx for per-point losses, 0 * inf = 0."""
+    real, fake = loss
+    term = torch.where(dens_data > 0, dens_data * real(out), 0.0)
+    return (w * (term + torch.where(dens_g > 0, dens_g * fake(out), 0.0))).sum()
+
+
+def virtual_criterion(
+    p_data: Density, p_g: Density, objective: str | Objective = "nonsaturating", **quad
+) -> float:
+    """max_D of D's objective for fixed G: -min_D L_D = -L_D(D*), by quadrature of L_D at the
+    optimum (the registry's own per-sample losses on D*'s output).
+
+    GAN losses: the paper's C(G) = max_D V(D, G) = V(D*, G) = -log 4 + 2 JSD. Least squares:
+    -(b - a)^2 (2 - X) / 8 with X = ``chi2_divergence`` (so -1 + X/2 for a = -1, b = 1; this is
+    D's side: G's criterion is ``least_squares_criterion``). Hinge: 2 TV - 2 (min L_D = 2 - 2 TV).
+    Wasserstein: max over 1-Lipschitz f of E_data[f] - E_g[f] = int f* (p_data - p_g) = W1.
+    """
+    obj = get_objective(objective)
+    if obj.family == "wasserstein":
+        f = optimal_critic(p_data, p_g)
+        x, w = _rule(p_data, p_g, _cdf_gap(p_data, p_g), **quad)
+        diff = p_data.log_prob(x).exp() - p_g.log_prob(x).exp()
+        return float((w * f(x) * diff).sum())
+    d_star = optimal_discriminator(p_data, p_g, obj)
+    kink = d_star.logit if obj.family == "hinge" else None
+    x, w = _rule(p_data, p_g, kink, **quad)
+    out = d_star.output(x)
+    dens = p_data.log_prob(x).exp(), p_g.log_prob(x).exp()
+    return -float(_expected_loss((obj.d_real, obj.d_fake), out, *dens, w))
+
+
+def least_squares_criterion(
+    p_data: Density, p_g: Density, objective: str | Objective = "least_squares_chi2", **quad
+) -> float:
+    """Mao et al.'s C(G) = 1/2 E_data[(D* - c)^2] + 1/2 E_g[(D* - c)^2]: G's least-squares loss at
+    the optimal D (plus the E_data term, constant in G). With b - c = 1 and b - a = 2,
+    2 C(G) = ``chi2_divergence`` (their Theorem 2)."""
+    obj = get_objective(objective)
+    c = _least_squares_abc(obj)[2]
+    x, w = quadrature_rule(p_data, p_g, **quad)
+    out = optimal_discriminator(p_data, p_g, obj).output(x)
+    g_loss = lambda t: 0.5 * (t - c).square()  # noqa: E731
+    dens = p_data.log_prob(x).exp(), p_g.log_prob(x).exp()
+    return float(_expected_loss((g_loss, g_loss), out, *dens, w))
