@@ -4,6 +4,8 @@ statistics, and the evaluate CLI on a tiny run directory (held-out test images).
 import json
 import math
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,9 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from oracles import usage_error
 
+from toygan import classifier as clf
 from toygan import evaluate
 from toygan.evaluate import SIGMAS, frechet_distance, parzen_evaluate, parzen_log_likelihood
 
@@ -49,7 +53,8 @@ def test_parzen_evaluate_picks_best_validation_sigma():
     assert r["sigma"] == pytest.approx(SIGMAS[int(np.argmax(scores))])
     ll = parzen_oracle(test.double().numpy(), mu.double().numpy(), r["sigma"])
     assert r["test_ll"] == pytest.approx(ll.mean(), rel=1e-10)
-    assert r["test_ll_se"] == pytest.approx(ll.std(ddof=1) / math.sqrt(8), rel=1e-8)
+    # parzen_ll.py: se = ll.std() / sqrt(m), numpy's std (ddof 0)
+    assert r["test_ll_se"] == pytest.approx(ll.std() / math.sqrt(8), rel=1e-8)
 
 
 def test_frechet_distance_known_values():
@@ -76,7 +81,8 @@ def test_digit_stats():
 def test_evaluate_cli_on_tiny_run(tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
-    cfg = {"split": "test", "limit": 1000, "data_dir": str(REAL), "download": False}
+    cfg = {"dataset": "mnist", "split": "test", "limit": 1000, "data_dir": str(REAL)}
+    cfg["download"] = False
     (run / "config.json").write_text(json.dumps(cfg))
     samples = np.random.default_rng(0).random((300, 784), dtype=np.float32)
     np.save(run / "samples.npy", samples)
@@ -91,9 +97,82 @@ def test_evaluate_cli_on_tiny_run(tmp_path, capsys):
         "test": "test[5500:10000]",
     }
     assert r["counts"] == {"generated": 300, "valid": 4500, "test": 4500}
+    for key in ("parzen_ll", "parzen_se", "parzen_sigma", "frechet_distance", "digit_kl"):
+        assert np.isfinite(r[key])
+    assert r["frechet_distance_real"] < r["frechet_distance"] and r["digits_covered"] >= 0
+    nn = r["nearest_train"]  # uniform noise is far from every digit, test images are not
+    assert nn["median_sample"] > 2 * nn["median_test"] and nn["share_closer_than_test_p1"] == 0
     assert r["classifier"]["test_accuracy"] > 0.8  # a real classifier, trained once
     assert r["fd"]["generated_vs_test"] > 10 * r["fd"]["train_vs_test"]  # noise is far from digits
     assert len(list((tmp_path / "cache").glob("classifier_*.pt"))) == 1
     assert evaluate.main(args) == 0  # second time: the cached classifier
     assert evaluate.main([str(tmp_path / "nope")]) == 2
     assert "has no samples.npy" in capsys.readouterr().err
+
+
+def test_nearest_distances_match_brute_force():
+    g = torch.Generator().manual_seed(0)
+    x, ref = torch.rand(7, 5, generator=g), torch.rand(11, 5, generator=g)
+    brute = torch.cdist(x.double(), ref.double()).min(1).values.numpy()
+    np.testing.assert_allclose(evaluate.nearest_distances(x, ref, chunk=3), brute, rtol=1e-12)
+
+
+def _run_dir(tmp_path, cfg=None, samples=None):
+    run = tmp_path / "run"
+    run.mkdir(exist_ok=True)
+    cfg = cfg if cfg is not None else {"dataset": "mnist", "split": "test", "limit": 1000}
+    (run / "config.json").write_text(cfg if isinstance(cfg, str) else json.dumps(cfg))
+    if isinstance(samples, bytes):
+        (run / "samples.npy").write_bytes(samples)
+    else:
+        np.save(
+            run / "samples.npy", np.full((5, 784), 0.5, np.float32) if samples is None else samples
+        )
+    return run
+
+
+@pytest.mark.parametrize(
+    ("cfg", "samples", "message"),
+    [
+        ("{not json", None, "config.json: not valid JSON"),
+        ({"objective": "saturating", "steps": 10}, None, "config.json: not an MNIST run"),
+        (None, b"garbage, not an array", "samples.npy: not a readable .npy array"),
+        (None, np.full((5, 784), np.nan, np.float32), "samples.npy: holds NaN"),
+        (None, np.zeros((5, 28, 28), np.float32), "samples.npy: expected float samples"),
+        (None, np.full((5, 784), 3.0, np.float32), "samples.npy: pixels must be in [0, 1]"),
+    ],
+)
+def test_bad_run_files_are_one_line_naming_the_file(tmp_path, capsys, cfg, samples, message):
+    run = _run_dir(tmp_path, cfg, samples)
+    assert message in usage_error(evaluate.main, [str(run), "--device", "cpu"], capsys)
+
+
+def test_cache_dir_that_is_a_file_names_the_flag(tmp_path, capsys):
+    run, cache = _run_dir(tmp_path), tmp_path / "cache"
+    cache.write_text("x")
+    args = [str(run), "--cache-dir", str(cache)]
+    assert "--cache-dir: " in usage_error(evaluate.main, args, capsys)
+
+
+def test_corrupt_classifier_cache_is_retrained(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(64, 784, generator=g), torch.randint(0, 10, (64,), generator=g)
+    model, path = clf.cached_classifier("toy", x, y, tmp_path)
+    path.write_bytes(b"truncated")
+    again, path2 = clf.cached_classifier("toy", x, y, tmp_path)
+    assert path2 == path
+    torch.testing.assert_close(again.state_dict(), model.state_dict())  # same seed, retrained
+    assert torch.load(path, weights_only=True).keys() == model.state_dict().keys()
+    other, path3 = clf.cached_classifier("toy", x, (y + 1) % 10, tmp_path)  # other labels
+    assert path3 != path
+
+
+def test_python_m_evaluate_has_no_runpy_warning(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "toygan.evaluate", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "RuntimeWarning" not in proc.stderr

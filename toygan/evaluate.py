@@ -1,22 +1,22 @@
-"""Evaluate an MNIST run: Parzen log-likelihood, classifier Fréchet distance, digit histogram.
+"""Evaluate an MNIST run: Parzen log-likelihood, classifier Fréchet distance, digit histogram,
+nearest-neighbour copy check. ``python -m toygan.evaluate RUN`` (``toygan.evaluate_cli``).
 
-Parzen protocol of Goodfellow et al. 2014 (parzen_ll.py): a Gaussian kernel of width sigma on each
-of the generator's samples mu_j, log p(x) = logmeanexp_j(-||x - mu_j||^2 / (2 sigma^2))
-- d log(sigma sqrt(2 pi)); sigma is chosen from logspace(-1, 0, 10) by the mean log-likelihood of
-validation images, and the test log-likelihood is reported as mean ± standard error. Theis et
-al. 2016 show Parzen estimates can mislead: it is here because it is the paper's table, beside
-the Fréchet distance in a small MNIST classifier's feature space and the predicted-digit
-histogram (mode coverage, KL to uniform). Every number names its split and sample counts.
+Parzen protocol of Goodfellow et al. 2014 (parzen_ll.py; ``toygan.parzen``): 10,000 samples,
+sigma from logspace(-1, 0, 10) chosen by the mean log-likelihood of train[50000:51000], then the
+test log-likelihood over the 10,000 test images as mean ± standard error. Theis et al. 2016 show
+Parzen estimates can mislead: it is here because it is the paper's table, beside the Fréchet
+distance in a small MNIST classifier's feature space (trained on train[0:50000]), the
+predicted-digit histogram (mode coverage, KL to uniform) and a copy check (is each sample closer
+to its nearest training image than test images are to theirs?). Every number names its split
+and sample counts.
 
 Held-out images: a run on the train split uses train[50000:51000] for validation and the 10,000
 test images as test (the paper's protocol). A run on test[0:N] uses the disjoint test[N:],
-first half validation, second half test, and says so.
+first half validation, second half test, and says so (its classifier is trained on test[0:N]).
 """
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,58 +27,24 @@ import torch
 
 from toygan import classifier as clf
 from toygan import io
-from toygan.cli import OneLineParser, UsageError, add_dataclass_arguments, run_cli
+from toygan.cli import (
+    FileError,
+    OneLineParser,
+    UsageError,
+    add_dataclass_arguments,
+    config_from_dict,
+    run_cli,
+)
 from toygan.engine import resolve_device
 from toygan.mnist import MnistError, load_mnist, to_pixels
 from toygan.mnist_run import MnistConfig
-
-SIGMAS = np.logspace(-1, 0, 10)  # the paper's candidate kernel widths (pixels in [0, 1])
-
-
-def sq_distances(x: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
-    """||x_i - mu_j||^2, (m, n) from x (m, d) and mu (n, d), in their dtype."""
-    d2 = (x * x).sum(1, keepdim=True) + (mu * mu).sum(1) - 2.0 * x @ mu.T  # (m, n)
-    return d2.clamp_(min=0.0)
-
-
-def parzen_log_likelihood(
-    x: torch.Tensor,
-    samples: torch.Tensor,
-    sigmas: np.ndarray | list[float],
-    batch: int = 256,
-    dtype: torch.dtype = torch.float64,
-) -> torch.Tensor:
-    """Per-image Parzen log-likelihood, (len(sigmas), m) in ``dtype``, on ``samples``' device.
-
-    ``x`` (m, d) held-out images, ``samples`` (n, d) generator samples; distances are computed
-    once per batch of images and reused for every sigma.
-    """
-    mu = samples.to(dtype)
-    n, d = mu.shape
-    s = torch.as_tensor(np.asarray(sigmas, dtype=np.float64), dtype=dtype, device=mu.device)
-    out = []
-    for part in x.to(mu.device, dtype).split(batch):
-        d2 = sq_distances(part, mu)  # (b, n)
-        logk = -d2.unsqueeze(0) / (2.0 * s[:, None, None] ** 2)  # (S, b, n)
-        lme = torch.logsumexp(logk, dim=2) - math.log(n)  # (S, b)
-        out.append(lme - d * torch.log(s * math.sqrt(2.0 * math.pi))[:, None])
-    return torch.cat(out, dim=1)  # (S, m)
-
-
-def parzen_evaluate(samples, valid, test, sigmas=SIGMAS, batch: int = 256) -> dict[str, Any]:
-    """Choose sigma on ``valid``, report the test log-likelihood (mean, standard error)."""
-    valid_ll = parzen_log_likelihood(valid, samples, sigmas, batch).mean(1).cpu().numpy()  # (S,)
-    best = int(np.argmax(valid_ll))
-    sigma = float(np.asarray(sigmas)[best])
-    ll = parzen_log_likelihood(test, samples, [sigma], batch)[0].cpu().numpy()  # (m,)
-    return {
-        "sigma": sigma,
-        "valid_ll_by_sigma": {
-            f"{s:.4g}": round(float(v), 3) for s, v in zip(sigmas, valid_ll, strict=True)
-        },
-        "test_ll": float(ll.mean()),
-        "test_ll_se": float(ll.std(ddof=1) / math.sqrt(len(ll))) if len(ll) > 1 else float("nan"),
-    }
+from toygan.parzen import (  # noqa: F401 (re-exported: the evaluation API)
+    SIGMAS,
+    held_out,
+    parzen_evaluate,
+    parzen_log_likelihood,
+    sq_distances,
+)
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -105,26 +71,62 @@ def digit_stats(preds: np.ndarray, min_fraction: float = 0.025) -> dict[str, Any
     }
 
 
-def held_out(cfg: MnistConfig, data_dir: str | None):
-    """(valid images, valid name, test images, test labels, test name), uint8 arrays."""
-    if cfg.split == "train":
-        valid = load_mnist("train", data_dir, 1000, start=50_000, download_missing=cfg.download)
-        test, labels = load_mnist("test", data_dir, labels=True, download_missing=cfg.download)
-        return valid, "train[50000:51000]", test, labels, "test[0:10000]"
-    n = cfg.n_train
-    if n == 0 or n > 10_000 - 20:
-        raise MnistError(f"the run trained on test[0:{n or 10000}]: no held-out test images left")
-    held, labels = load_mnist(
-        "test", data_dir, 0, start=n, labels=True, download_missing=cfg.download
-    )
-    half = len(held) // 2
-    return (
-        held[:half],
-        f"test[{n}:{n + half}]",
-        held[half:],
-        labels[half:],
-        f"test[{n + half}:10000]",
-    )
+def nearest_distances(x: torch.Tensor, ref: torch.Tensor, chunk: int = 500) -> np.ndarray:
+    """Euclidean distance of each row of ``x`` (n, d) to its nearest row of ``ref`` (N, d), (n,)
+    float64; the products in float32 chunks, the nearest one recomputed exactly in float64."""
+    ref_sq = (ref * ref).sum(1)  # (N,)
+    out = []
+    for part in x.split(chunk):
+        d2 = (part * part).sum(1, keepdim=True) + ref_sq - 2.0 * part @ ref.T  # (b, N)
+        idx = d2.argmin(1)  # (b,)
+        out.append((part.double() - ref[idx].double()).norm(dim=1).cpu())
+    return torch.cat(out).numpy()
+
+
+def copy_check(samples: torch.Tensor, test: torch.Tensor, train: torch.Tensor) -> dict[str, Any]:
+    """Distances to the nearest training image: of the samples vs of held-out test images.
+
+    A generator that memorises shows samples much closer to the training set than real unseen
+    images are; ``share_closer_than_test_p1`` is the share of samples closer than the 1st
+    percentile of the test images' distances (about 0.01 for a generator that does not copy).
+    """
+    d_fake, d_test = nearest_distances(samples, train), nearest_distances(test, train)
+    q = [0.01, 0.1, 0.5, 0.9]
+    return {
+        "sample_quantiles": dict(
+            zip(map(str, q), np.quantile(d_fake, q).round(4).tolist(), strict=True)
+        ),
+        "test_quantiles": dict(
+            zip(map(str, q), np.quantile(d_test, q).round(4).tolist(), strict=True)
+        ),
+        "median_sample": float(np.median(d_fake)),
+        "median_test": float(np.median(d_test)),
+        "share_closer_than_test_p1": float((d_fake < np.quantile(d_test, 0.01)).mean()),
+    }
+
+
+def load_run(run_dir: Path) -> tuple[MnistConfig, np.ndarray]:
+    """(config, samples (n, 784) float32 in [0, 1]) of an MNIST run; ``FileError`` naming the
+    bad file otherwise."""
+    path = run_dir / "config.json"
+    d = io.read_json(path)
+    if not isinstance(d, dict):
+        raise FileError(path, f"not a toygan config (a JSON object), got {type(d).__name__}")
+    if d.get("dataset") != "mnist":
+        raise FileError(path, "not an MNIST run (a 1D run? toygan.evaluate evaluates MNIST runs)")
+    try:
+        cfg = config_from_dict(MnistConfig, d)
+    except (TypeError, ValueError) as err:
+        raise FileError(path, f"not a valid MNIST config ({err})") from None
+    path = run_dir / "samples.npy"
+    x = io.load_npy(path)
+    if x.ndim != 2 or x.shape[1] != 784 or len(x) < 2 or not np.issubdtype(x.dtype, np.floating):
+        raise FileError(path, f"expected float samples (n >= 2, 784), got {x.dtype} {x.shape}")
+    if not np.isfinite(x).all():
+        raise FileError(path, "holds NaN or infinite values")
+    if x.min() < 0.0 or x.max() > 1.0:
+        raise FileError(path, f"pixels must be in [0, 1], got [{x.min():.3g}, {x.max():.3g}]")
+    return cfg, x.astype(np.float32)
 
 
 def evaluate_run(
@@ -135,10 +137,10 @@ def evaluate_run(
 ) -> dict[str, Any]:
     """Evaluate ``run_dir`` (samples.npy, config.json); writes and returns evaluation.json."""
     run_dir = Path(run_dir)
-    cfg = MnistConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    cfg, samples_np = load_run(run_dir)
     data_dir = data_dir or cfg.data_dir or None
     dev = resolve_device(device)
-    samples = torch.from_numpy(np.load(run_dir / "samples.npy")).to(dev)  # (n, 784) in [0, 1]
+    samples = torch.from_numpy(samples_np).to(dev)  # (n, 784) in [0, 1]
     valid8, valid_name, test8, test_labels, test_name = held_out(cfg, data_dir)
     valid, test = to_pixels(valid8, (0.0, 1.0), dev), to_pixels(test8, (0.0, 1.0), dev)
     n, counts = len(samples), {"generated": len(samples), "valid": len(valid), "test": len(test)}
@@ -148,8 +150,10 @@ def evaluate_run(
         else "only the test split is available: held-out test images disjoint from training"
     )
     parzen = parzen_evaluate(samples, valid, test)
-    # classifier: trained on the GAN's own training images (labelled), scored on held-out ones
-    train8, train_labels = load_mnist(cfg.split, data_dir, cfg.n_train, labels=True)
+    # classifier and copy check: the GAN's own training images (train[0:50000] in the paper)
+    train8, train_labels = load_mnist(
+        cfg.split, data_dir, cfg.n_train, labels=True, download_missing=cfg.download
+    )
     train_name = f"{cfg.split}[0:{len(train8)}]"
     train_x = to_pixels(train8, (0.0, 1.0), dev)
     model, path = clf.cached_classifier(
@@ -161,26 +165,38 @@ def evaluate_run(
     f_train, _ = clf.predict(model, train_x[:n_ref])
     f_ref, _ = clf.predict(model, test[:n_ref])
     fake_digits, real_digits = digit_stats(p_fake), digit_stats(p_test)
+    fd, fd_real = frechet_distance(f_fake, f_test), frechet_distance(f_train, f_ref)
+    accuracy = round(float((p_test == test_labels).mean()), 4)
+    copies = copy_check(samples, test, train_x)
     result = {
         "run": str(run_dir),
         "note": note,
+        "parzen_ll": parzen["test_ll"],
+        "parzen_se": parzen["test_ll_se"],
+        "parzen_sigma": parzen["sigma"],
+        "frechet_distance": fd,
+        "frechet_distance_real": fd_real,
+        "classifier_test_accuracy": accuracy,
+        "digits_covered": fake_digits["digits_covered"],
+        "digit_kl": fake_digits["kl_uniform"],
         "splits": {"train": train_name, "valid": valid_name, "test": test_name},
         "counts": counts,
         "parzen": {
             **parzen,
             "protocol": f"sigma chosen on {valid_name} ({len(valid)} images) "
-            f"from logspace(-1, 0, 10); LL mean ± s.e. over {test_name} ({len(test)} "
-            f"images) with {n} generator samples",
+            f"from logspace(-1, 0, 10); LL mean ± s.e. (std ddof 0, as parzen_ll.py) over "
+            f"{test_name} ({len(test)} images) with {n} generator samples",
         },
         "classifier": {
             "path": str(path),
+            "architecture": clf.ARCHITECTURE,
             "trained_on": train_name,
-            "test_accuracy": round(float((p_test == test_labels).mean()), 4),
+            "test_accuracy": accuracy,
             "accuracy_on": f"{test_name} ({len(test)} images)",
         },
         "fd": {
-            "generated_vs_test": frechet_distance(f_fake, f_test),
-            "train_vs_test": frechet_distance(f_train, f_ref),
+            "generated_vs_test": fd,
+            "train_vs_test": fd_real,
             "about": f"Fréchet distance in the classifier's {clf.FEATURE_DIM}-d features: {n} "
             f"generated vs {test_name} ({len(test)}); reference: first {n_ref} of {train_name} "
             f"vs first {n_ref} of {test_name}",
@@ -194,13 +210,18 @@ def evaluate_run(
             "about": f"classifier's predicted digit of {n} generated samples and of {test_name}; "
             "covered: >= 2.5% of samples; KL(p || uniform) in nats",
         },
+        "nearest_train": {
+            **copies,
+            "about": f"Euclidean distance (pixels in [0, 1]) to the nearest of {train_name}: "
+            f"{n} generated samples vs {test_name} ({len(test)})",
+        },
     }
     io.write_json(run_dir / "evaluation.json", result)
     return result
 
 
 def format_report(r: dict[str, Any]) -> str:
-    p, c, d = r["parzen"], r["counts"], r["digits"]
+    p, c, d, nn = r["parzen"], r["counts"], r["digits"], r["nearest_train"]
     return "\n".join(
         [
             f"note: {r['note']}",
@@ -211,10 +232,14 @@ def format_report(r: dict[str, Any]) -> str:
             f"{r['fd']['generated_vs_test']:.2f} (real vs real reference: "
             f"{r['fd']['train_vs_test']:.2f}, {r['fd']['about'].split('reference: ')[1]})",
             f"classifier accuracy on {r['classifier']['accuracy_on']}: "
-            f"{r['classifier']['test_accuracy']:.3f} (trained on {r['classifier']['trained_on']})",
+            f"{r['classifier']['test_accuracy']:.4f} (trained on {r['classifier']['trained_on']})",
             f"digits of {c['generated']} samples: {d['generated_counts']}, KL to uniform "
             f"{d['kl_uniform']:.3f} nats (held-out real: {d['real_kl_uniform']:.3f}), "
             f"{d['digits_covered']}/10 covered",
+            f"nearest {r['splits']['train']} image: median distance {nn['median_sample']:.3f} "
+            f"(samples) vs {nn['median_test']:.3f} (test images); "
+            f"{100 * nn['share_closer_than_test_p1']:.1f}% of samples closer than the test "
+            "images' 1st percentile",
         ]
     )
 
@@ -238,12 +263,17 @@ def main(argv: list[str] | None = None) -> int:
         run = Path(ns.run_dir)
         if not (run / "samples.npy").exists() or not (run / "config.json").exists():
             raise UsageError("run_dir", f"{run} has no samples.npy and config.json")
+        cache = Path(ns.cache_dir) if ns.cache_dir else clf.default_cache_dir()
+        if cache.exists() and not cache.is_dir():
+            raise UsageError("--cache-dir", f"{cache} is a file, not a directory")
         try:
-            r = evaluate_run(run, ns.data_dir or None, ns.device, ns.cache_dir or None)
-        except MnistError as err:
-            raise UsageError("--data-dir", str(err)) from None
+            dev = resolve_device(ns.device)
         except ValueError as err:
             raise UsageError("--device", str(err)) from None
+        try:
+            r = evaluate_run(run, ns.data_dir or None, str(dev), str(cache))
+        except MnistError as err:
+            raise UsageError("--data-dir", str(err)) from None
         print(format_report(r))
         print(f"saved {run / 'evaluation.json'}")
         return 0
