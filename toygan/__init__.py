@@ -56,6 +56,10 @@ def __getattr__(name: str):
         from toygan.evaluate import evaluate_run
 
         return evaluate_run
+    if name == "pretrained":  # toygan.pretrained("goodfellow2014"): see toygan.hub
+        from toygan.hub import pretrained
+
+        return pretrained
     raise AttributeError(f"module 'toygan' has no attribute {name!r}")
 
 
@@ -102,6 +106,7 @@ __all__ = [
     "MnistConfig",
     "run_mnist",
     "evaluate_run",
+    "pretrained",
     "COMPARE_DEFAULTS",
     "CompareOptions",
     "compare",
