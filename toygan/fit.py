@@ -2,9 +2,10 @@
 
 Proposition 1 of Goodfellow et al. 2014 (arXiv:1406.2661) says that for fixed G the best D is
 D* = p_data / (p_data + p_g). ``fit_discriminator`` trains D with the engine's own update
-(``GANTrainer.d_step``: the discriminator loss of the objective registry on fresh minibatches)
-where the "generator" is the identity and its noise prior is p_g itself, so G(z) ~ p_g. Compare
-the result with ``toygan.theory.optimal_discriminator``.
+(``GANTrainer.d_step``: the discriminator loss of the objective registry on fresh minibatches,
+with its penalty and post-step hook) where the "generator" is the identity and its noise prior is
+p_g itself, so G(z) ~ p_g. Compare the result with ``toygan.theory.optimal_discriminator`` (GAN,
+least squares, hinge) or, for a Wasserstein critic, its value with ``toygan.theory.wasserstein1``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from torch import nn
 
 from toygan.engine import GANTrainer, Sampler, make_optimizer, resolve_device
 from toygan.models import Discriminator
+from toygan.objectives import Objective, get_objective
 
 FitCallback = Callable[[int, Discriminator], None]
 
@@ -33,6 +35,7 @@ def fit_discriminator(
     device: str = "cpu",
     snapshot_every: int = 0,
     callback: FitCallback | None = None,
+    objective: str | Objective = "nonsaturating",
 ) -> Discriminator:
     """Train a fresh ``Discriminator`` to tell samples of ``p_data`` from samples of ``p_g``.
 
@@ -48,6 +51,9 @@ def fit_discriminator(
         snapshot_every: call ``callback(step, D)`` at step 0, every ``snapshot_every`` steps and
             after the last one (0: only at 0 and at the end).
         callback: receives the step and D (in eval mode, do not keep it: copy what you need).
+        objective: whose D loss to minimise (registry name or ``Objective``); the D loss is the
+            same for both GAN losses. Its penalty and weight clipping apply; its training
+            defaults (optimiser, n_critic) do not: every objective trains with the Adam above.
 
     Returns:
         The trained D in eval mode: an ``nn.Module`` mapping (N, 1) inputs to (N, 1) logits.
@@ -58,6 +64,13 @@ def fit_discriminator(
     with torch.random.fork_rng(devices=[]):  # nn.Linear initialises from the global RNG
         torch.manual_seed(seed)
         D = Discriminator(1, width, depth, activation).to(dev)
+    if get_objective(objective).family == "wasserstein":
+        # f = 0 at the start: the gradient penalty is symmetric under f -> -f and, in 1D, has a
+        # local minimum at slope -sign(F_g - F_data) wherever |F_g - F_data| < 2 lambda p_hat; a
+        # random initial slope of the wrong sign gets stuck there (a fitted value near -W1)
+        with torch.no_grad():
+            D.net.layers[-1].weight.zero_()
+            D.net.layers[-1].bias.zero_()
     d_opt = make_optimizer(D.parameters(), "adam", lr, betas=(0.5, 0.999))
     schedule = torch.optim.lr_scheduler.LambdaLR(d_opt, lambda s: 1.0 - s / steps)
     trainer = GANTrainer(
@@ -65,7 +78,7 @@ def fit_discriminator(
         D,
         p_g,
         p_data,
-        "nonsaturating",  # only its discriminator loss is used (the same for every GAN loss)
+        objective,  # only its discriminator loss (and penalty, post-step hook) is used
         None,  # no generator optimiser: g_step is never called
         d_opt,
         rng=torch.Generator(dev).manual_seed(seed),
