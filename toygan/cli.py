@@ -99,6 +99,14 @@ def add_dataclass_arguments(
         parser.add_argument(flag(f.name), dest=f.name, **kwargs)
 
 
+def add_force_argument(parser: argparse.ArgumentParser) -> None:
+    """``--force``: the one way to replace a run directory (``toygan.rundir``)."""
+    parser.add_argument(
+        "--force", action="store_true",
+        help="replace the run already in --out (default: refuse to overwrite a run)",
+    )  # fmt: skip
+
+
 def config_from_dict(cls: type, d: Mapping[str, Any]) -> Any:
     """Dataclass ``cls`` built from the entries of ``d`` that name its fields (others ignored)."""
     names = {f.name for f in dataclasses.fields(cls)}

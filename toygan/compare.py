@@ -24,14 +24,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from toygan import io
+from toygan import io, rundir
 from toygan.cli import (
     OneLineParser,
     add_dataclass_arguments,
+    add_force_argument,
     config_from_args,
     require,
     run_cli,
-    writable_dir,
 )
 from toygan.ensemble import build_ensemble, member_d_deviation, member_logits, sample_members
 from toygan.metrics import mode_stats, wasserstein1
@@ -247,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="toygan compare", description=__doc__.splitlines()[0])
     toy_arguments(parser, COMPARE_DEFAULTS)
     add_dataclass_arguments(parser, CompareOptions, choices={"objective": sorted(OBJECTIVES)})
+    add_force_argument(parser)
     args = parser.parse_args(argv)
 
     def body() -> int:
@@ -255,8 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         require(opts.w1_threshold > 0, "w1_threshold", f"must be > 0, got {opts.w1_threshold}")
         require(opts.eval_every >= 1, "eval_every", f"must be >= 1, got {opts.eval_every}")
         require(opts.eval_samples >= 10, "eval_samples", f"must be >= 10, got {opts.eval_samples}")
-        out = writable_dir(opts.out)
-        summary = compare(cfg, opts, out)
+        with rundir.running(opts.out, "compare", force=args.force) as out:
+            summary = compare(cfg, opts, out)
         for obj in opts.objective:
             s = summary[obj]
             print(

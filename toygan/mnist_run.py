@@ -26,6 +26,7 @@ from toygan.cli import (
     OneLineParser,
     UsageError,
     add_dataclass_arguments,
+    add_force_argument,
     config_from_args,
     given_flags,
     require,
@@ -211,41 +212,31 @@ def run_mnist(
             raise FileError(out / "grids.npy", f"holds {stack.shape}, not the {done + 1} grids "
                             f"of ({cfg.grid**2}, 784) this run wrote")  # fmt: skip
         grids = list(stack[: done + 1])
-    rundir.open_run(out, "mnist", resume=resume, force=force, flag="resume" if resume else "out")
-    try:
-        summary = _train_and_write(cfg, out, state, grids)
-    except TrainingDiverged as err:
-        rundir.fail(out, "mnist", str(err), diverged=True, step=err.step)
-        raise
-    except BaseException as err:
-        rundir.fail(out, "mnist", f"{err.__class__.__name__}: {err}"[:500])
-        raise
-    rundir.finish(out, "mnist", epochs=cfg.epochs)
-    return summary
+    trainer, per_epoch = build_trainer(
+        cfg
+    )  # data and models first: a bad --data-dir writes nothing
+    if state is not None:
+        rundir.restore(trainer, state, out / "checkpoint.pt")
+    flag = "resume" if resume else "out"
+    with rundir.running(out, "mnist", resume=resume, force=force, flag=flag):
+        return _train_and_write(cfg, out, trainer, per_epoch, state, grids)
 
 
 def _train_and_write(
-    cfg: MnistConfig, out: Path, state: dict[str, Any] | None, grids: list[np.ndarray]
+    cfg: MnistConfig,
+    out: Path,
+    trainer: GANTrainer,
+    per_epoch: int,
+    state: dict[str, Any] | None,
+    grids: list[np.ndarray],
 ) -> dict[str, Any]:
-    trainer, per_epoch = build_trainer(cfg)
     fixed_z = trainer.prior.sample(
         cfg.grid**2, torch.Generator(trainer.device).manual_seed(cfg.seed + 1)
     )
-    train_seconds = 0.0
+    train_seconds = float(state["train_seconds"]) if state else 0.0  # earlier sessions
     ckpt = out / "checkpoint.pt"
     log = io.CsvLog(out / "metrics.csv")
-    if state is None:
-        log.reset([])
-    else:
-        try:
-            trainer.load_state_dict(state["trainer"])
-            train_seconds = float(state["train_seconds"])
-        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
-            raise FileError(
-                ckpt, f"does not fit this run ({err.__class__.__name__}: "
-                f"{str(err).splitlines()[0][:100]})"
-            ) from None  # fmt: skip
-        log.reset(trainer.history.rows())
+    log.reset(trainer.history.rows())
     logged = len(trainer.history)
     io.write_json(out / "config.json", cfg.to_dict())
     monitor = parzen_monitor(cfg, out, trainer, per_epoch)  # None unless cfg.parzen_every
@@ -357,10 +348,7 @@ def main(argv: list[str] | None = None) -> int:
             "amp": list(AMP),
         },
     )
-    parser.add_argument(
-        "--force", action="store_true",
-        help="replace the run already in --out (default: refuse to overwrite a run)",
-    )  # fmt: skip
+    add_force_argument(parser)
     ns = parser.parse_args(argv)
 
     def body() -> int:

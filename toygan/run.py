@@ -23,6 +23,7 @@ from toygan.cli import (
     OneLineParser,
     UsageError,
     add_dataclass_arguments,
+    add_force_argument,
     config_from_args,
     given_flags,
     resumed_config,
@@ -69,10 +70,7 @@ def build_parser() -> OneLineParser:
         help="continue the run in DIR from its last checkpoint (its config.json wins; --steps "
         "may extend a run without learning-rate decay)",
     )  # fmt: skip
-    parser.add_argument(
-        "--force", action="store_true",
-        help="replace the run already in --out (default: refuse to overwrite a run)",
-    )  # fmt: skip
+    add_force_argument(parser)
     parser.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=True,
         help="show a progress bar with the losses (default: on; --no-progress turns it off)",

@@ -22,10 +22,12 @@ running run, the kind of run, a message and the time). The rules:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,8 @@ RUN_FILES = (
     "snapshots.csv",
     "grids.npy",
     "evaluation.json",
+    "summary.json",
+    "saturation.csv",
 )
 # what else a run writes (figures, per-epoch grids): removed with the run by --force
 RUN_ARTIFACTS = ("grid_epoch_*.png", "panel.png", "strip.png", "curves.png", "training.gif",
@@ -159,6 +163,23 @@ def open_run(
     return out
 
 
+@contextlib.contextmanager
+def running(
+    out: str | Path, kind: str, *, resume: bool = False, force: bool = False, flag: str = "out"
+) -> Iterator[Path]:
+    """``open_run``, then the block; the run ends finished, or failed/diverged with the error
+    recorded in status.json (and the error propagates)."""
+    path = open_run(out, kind, resume=resume, force=force, flag=flag)
+    try:
+        yield path
+    except BaseException as err:
+        step = getattr(err, "step", None)  # TrainingDiverged names its step
+        message = f"{err.__class__.__name__}: {err}"[:500]
+        fail(path, kind, message, diverged=step is not None, **({"step": step} if step else {}))
+        raise
+    finish(path, kind)
+
+
 def finish(out: str | Path, kind: str, message: str = "", **extra: Any) -> None:
     write_status(out, "finished", kind, message, **extra)
 
@@ -169,3 +190,14 @@ def fail(out: str | Path, kind: str, message: str, diverged: bool = False, **ext
         write_status(out, "diverged" if diverged else "failed", kind, message, **extra)
     except OSError:
         pass
+
+
+def restore(trainer: Any, state: dict[str, Any], path: Path) -> None:
+    """Load a checkpoint's trainer state; ``FileError`` naming ``path`` if it does not fit."""
+    try:
+        trainer.load_state_dict(state["trainer"])
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as err:
+        raise FileError(
+            path, f"does not fit this run ({err.__class__.__name__}: "
+            f"{(str(err).strip().splitlines() or [''])[0][:100]})"
+        ) from None  # fmt: skip

@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from toygan import io
+from toygan import io, rundir
 from toygan.cli import (
     OneLineParser,
     add_dataclass_arguments,
+    add_force_argument,
     require,
     run_cli,
-    writable_dir,
 )
 from toygan.compare import BOTH, COMPARE_DEFAULTS, multi_seed_configs, toy_arguments
 from toygan.engine import make_optimizer
@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             "d_optimizer": ["adam", "sgd"],
         },
     )
+    add_force_argument(parser)
     args = parser.parse_args(argv)
 
     def body() -> int:
@@ -144,15 +145,15 @@ def main(argv: list[str] | None = None) -> int:
         require(opts.d_steps >= 1, "d_steps", f"must be >= 1, got {opts.d_steps}")
         require(opts.d_lr > 0, "d_lr", f"must be > 0, got {opts.d_lr}")
         require(opts.n_noise >= 1, "n_noise", f"must be >= 1, got {opts.n_noise}")
-        out = writable_dir(opts.out)
-        io.write_json(
-            out / "config.json", {"toy": cfg.to_dict(), "saturation": dataclasses.asdict(opts)}
-        )
-        rows = saturation_diagnostic(cfg, opts)
-        io.write_csv(out / "saturation.csv", rows)
-        summary = summarise(rows)
-        io.write_json(out / "saturation_summary.json", summary)
-        plots_compare.save_saturation(rows, Path(out) / "saturation.png")
+        with rundir.running(opts.out, "saturation", force=args.force) as out:
+            io.write_json(
+                out / "config.json", {"toy": cfg.to_dict(), "saturation": dataclasses.asdict(opts)}
+            )
+            rows = saturation_diagnostic(cfg, opts)
+            io.write_csv(out / "saturation.csv", rows)
+            summary = summarise(rows)
+            io.write_json(out / "saturation_summary.json", summary)
+            plots_compare.save_saturation(rows, Path(out) / "saturation.png")
         for key, s in summary.items():
             print(
                 f"{key:>26}: median ||grad_G|| x{1 / s['median_drop_factor']:.3g} over "

@@ -19,7 +19,7 @@ import torch
 from torch.optim.lr_scheduler import LinearLR
 
 from toygan import io, metrics, plots, rundir
-from toygan.cli import DictConfig, FileError, UsageError, require
+from toygan.cli import DictConfig, FileError, UsageError, require, require_memory
 from toygan.engine import OPTIMIZERS, GANTrainer, TrainingDiverged, make_optimizer, resolve_device
 from toygan.mixture import GaussianMixture
 from toygan.models import ACTIVATIONS, PRIORS, Discriminator, Generator, NoisePrior
@@ -129,6 +129,26 @@ def check_config(cfg: ToyConfig) -> None:
         require(math.isfinite(cfg.clip) and cfg.clip > 0, "clip", f"must be > 0, got {cfg.clip}")
     if cfg.device == "cuda":
         require(torch.cuda.is_available(), "device", "cuda requested but CUDA is not available")
+    require(0 <= cfg.seed < 2**63 - 2, "seed", f"must be in [0, 2^63 - 2), got {cfg.seed}")
+    check_memory(cfg)
+
+
+def check_memory(cfg: ToyConfig) -> None:
+    """``UsageError`` naming the flag whose size cannot be allocated, before anything is.
+
+    Rough upper bounds: each network's weights with gradients and Adam's two moments, the
+    activations of a step (both networks, forward and backward, with the prefetched batches),
+    and the snapshots' samples (float64, kept for the figures).
+    """
+    snaps = cfg.steps // cfg.snapshot_every + 2
+    require_memory("n_samples", 8 * cfg.n_samples * (2 * snaps + 8), f"--n-samples {cfg.n_samples}")
+    for net, width, depth in (("g", cfg.g_width, cfg.g_depth), ("d", cfg.d_width, cfg.d_depth)):
+        weights = 4 * 4 * (width * width * max(depth - 1, 0) + width * (cfg.noise_dim + 2))
+        require_memory(f"{net}_width", weights, f"--{net}-width {width}")
+    k = cfg.k_steps or 1
+    acts = 4 * 8 * cfg.batch_size * (cfg.g_width + cfg.d_width) * (cfg.g_depth + cfg.d_depth + 2)
+    require_memory("batch_size", acts + 4 * 33 * k * cfg.batch_size * cfg.noise_dim,
+                   f"--batch-size {cfg.batch_size}")  # fmt: skip
 
 
 def build_trainer(cfg: ToyConfig) -> GANTrainer:
@@ -213,6 +233,10 @@ def load_run_state(out: str | Path, cfg: ToyConfig) -> dict[str, Any]:
     differ = sorted(k for k, v in cfg.to_dict().items() if k != "steps" and stored.get(k) != v)
     if differ:
         raise FileError(path, f"belongs to another run (its config differs in {differ})")
+    try:
+        state["snapshots"] = [_snapshot_from_state(d) for d in state["snapshots"]]
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise FileError(path, f"holds malformed snapshots ({err.__class__.__name__})") from None
     return state
 
 
@@ -262,41 +286,27 @@ def run_experiment(
         )  # fmt: skip
     if state and done == cfg.steps and (rundir.read_status(out) or {}).get("state") == "finished":
         return io.read_json(out / "summary.json") | {"note": "already finished: nothing trained"}
-    rundir.open_run(out, "toy1d", resume=resume, force=force)
-    try:
-        summary = _train_and_write(cfg, out, state, progress, figures)
-    except TrainingDiverged as err:
-        rundir.fail(out, "toy1d", str(err), diverged=True, step=err.step)
-        raise
-    except BaseException as err:
-        rundir.fail(out, "toy1d", f"{err.__class__.__name__}: {err}"[:500])
-        raise
-    rundir.finish(out, "toy1d", steps=cfg.steps)
-    return summary
+    trainer = build_trainer(cfg)
+    if state is not None:
+        rundir.restore(trainer, state, out / "checkpoint.pt")
+    with rundir.running(out, "toy1d", resume=resume, force=force):
+        return _train_and_write(cfg, out, trainer, state, progress, figures)
 
 
 def _train_and_write(
-    cfg: ToyConfig, out: Path, state: dict[str, Any] | None, progress: bool, figures: bool
+    cfg: ToyConfig,
+    out: Path,
+    trainer: GANTrainer,
+    state: dict[str, Any] | None,
+    progress: bool,
+    figures: bool,
 ) -> dict[str, Any]:
     io.write_json(out / "config.json", cfg.to_dict())
     dist = cfg.mixture()
-    trainer = build_trainer(cfg)
-    snaps: list[plots.Snapshot] = []
-    seconds = 0.0  # training time of earlier sessions of this run
+    snaps: list[plots.Snapshot] = list(state["snapshots"]) if state else []
+    seconds = float(state["train_seconds"]) if state else 0.0  # earlier sessions of the run
     log = io.CsvLog(out / "metrics.csv")
-    if state is None:
-        log.reset([])
-    else:
-        try:
-            trainer.load_state_dict(state["trainer"])
-            snaps = [_snapshot_from_state(d) for d in state["snapshots"]]
-            seconds = float(state.get("train_seconds", 0.0))
-        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
-            raise FileError(
-                out / "checkpoint.pt", f"does not fit this run ({err.__class__.__name__}: "
-                f"{str(err).splitlines()[0][:100]})"
-            ) from None  # fmt: skip
-        log.reset(trainer.history.rows())
+    log.reset(trainer.history.rows())
     logged = len(trainer.history)
     real = dist.sample(cfg.n_samples, torch.Generator().manual_seed(cfg.seed + 1)).to(
         trainer.device
