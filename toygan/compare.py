@@ -34,7 +34,7 @@ from toygan.cli import (
     run_cli,
 )
 from toygan.ensemble import build_ensemble, member_d_deviation, member_logits, sample_members
-from toygan.metrics import mode_stats, wasserstein1
+from toygan.member_metrics import mode_stats_members, wasserstein1_members
 from toygan.objectives import OBJECTIVES
 from toygan.toy1d import TOY_CHOICES, ToyConfig, check_config
 
@@ -86,41 +86,47 @@ def toy_arguments(parser: argparse.ArgumentParser, defaults: dict[str, Any]) -> 
     )
 
 
+def evaluate_members(trainer, mix, n: int) -> dict[str, np.ndarray]:
+    """Every member's samples (n, S) and W1, modes covered, high quality, alive (each (S,)).
+
+    All members at once on the device (``toygan.member_metrics``); a quarantined or non-finite
+    member gets W1 = inf and no mode covered.
+    """
+    x = sample_members(trainer, n)  # (n, S)
+    alive = trainer.finite_members()  # (S,): quarantined members count as failed
+    x = torch.where(alive, x, torch.nan)
+    ms = mode_stats_members(x, mix)
+    return {
+        "samples": x.cpu().numpy(),
+        "w1": wasserstein1_members(x, mix).cpu().numpy(),
+        "modes_covered": ms["modes_covered"].cpu().numpy(),
+        "high_quality": ms["high_quality"].cpu().numpy(),
+        "alive": (alive & x.isfinite().all(0)).cpu().numpy(),
+    }
+
+
 def run_objective(
     cfg: ToyConfig, seeds: list[int], opts: CompareOptions, grid: torch.Tensor
 ) -> dict[str, Any]:
     """Train one ensemble (one member per seed) and record its evaluations.
 
     Returns ``curves`` (list of (step, seed, w1, d_dev, modes, hq) rows), ``final`` (per-seed
-    dicts), ``panels`` {step: (samples (n, S), D(x) on ``grid`` (len(grid), S))} and ``seconds``.
+    dicts), ``panels`` {step: (samples (n, S), D(x) on ``grid`` (len(grid), S))} and ``seconds``
+    (training and evaluations, not the final evaluation on ``cfg.n_samples`` samples).
     """
     mix = cfg.mixture()
     trainer = build_ensemble(cfg, seeds)
     every = min(opts.eval_every, cfg.steps)
     keep = set(opts.panel_steps) | {cfg.steps}
-    rows, panels = [], {}
+    evals: list[tuple[int, dict[str, np.ndarray], np.ndarray]] = []
+    panels = {}
 
     def evaluate(tr, step: int) -> None:
-        x = sample_members(tr, opts.eval_samples).numpy()  # (n, S)
-        dev = member_d_deviation(tr).numpy()  # (S,)
-        alive = tr.finite_members().tolist()  # quarantined members count as failed
-        for i, s in enumerate(seeds):
-            if not (alive[i] and np.isfinite(x[:, i]).all()):
-                rows.append((step, s, float("inf"), float("nan"), 0, 0.0))
-                continue
-            ms = mode_stats(x[:, i], mix)
-            rows.append(
-                (
-                    step,
-                    s,
-                    wasserstein1(x[:, i], mix),
-                    float(dev[i]),
-                    ms["modes_covered"],
-                    ms["high_quality"],
-                )
-            )
+        e = evaluate_members(tr, mix, opts.eval_samples)
+        dev = np.where(e["alive"], member_d_deviation(tr).cpu().numpy(), np.nan)  # (S,)
+        evals.append((step, e, dev))
         if step in keep or step % every == 0:
-            panels[step] = (x[:1000], torch.sigmoid(member_logits(tr, grid)).numpy())
+            panels[step] = (e["samples"][:1000], torch.sigmoid(member_logits(tr, grid)).numpy())
 
     start = time.perf_counter()
     trainer.train_members(
@@ -131,29 +137,30 @@ def run_objective(
         desc=cfg.objective,
     )
     seconds = time.perf_counter() - start
-    x = sample_members(trainer, cfg.n_samples).numpy()
-    alive = trainer.finite_members().tolist()
-    final = []
-    for i, s in enumerate(seeds):
-        if not (alive[i] and np.isfinite(x[:, i]).all()):  # diverged: fails, the others go on
-            final.append({"seed": s, "w1": float("inf"), "modes_covered": 0, "high_quality": 0.0})
-            continue
-        ms = mode_stats(x[:, i], mix)
-        final.append(
-            {
-                "seed": s,
-                "w1": wasserstein1(x[:, i], mix),
-                "modes_covered": ms["modes_covered"],
-                "high_quality": ms["high_quality"],
-            }
-        )
-    diverged = [s for s, ok in zip(seeds, alive, strict=True) if not ok]
+    rows = [
+        (step, s, float(e["w1"][i]), float(dev[i]), int(e["modes_covered"][i]),
+         float(e["high_quality"][i]))
+        for step, e, dev in evals
+        for i, s in enumerate(seeds)
+    ]  # fmt: skip
+    e = evaluate_members(trainer, mix, cfg.n_samples)
+    final = [
+        {
+            "seed": s,
+            "w1": float(e["w1"][i]),
+            "modes_covered": int(e["modes_covered"][i]),
+            "high_quality": float(e["high_quality"][i]),
+        }
+        for i, s in enumerate(seeds)
+    ]
+    diverged = [s for s, ok in zip(seeds, e["alive"].tolist(), strict=True) if not ok]
     return {
         "curves": rows,
         "final": final,
         "panels": panels,
         "seconds": seconds,
         "diverged": diverged,
+        "trainer": trainer,
     }
 
 

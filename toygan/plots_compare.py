@@ -7,6 +7,7 @@ figures and close them; ``write_figures`` regenerates the committed figures of `
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.animation import FuncAnimation
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from PIL import Image
 
 from toygan import io
 
@@ -113,42 +115,55 @@ def plot_curve(ax, results: dict[str, Any], column: int, ylabel: str):
     return ax
 
 
-def plot_panel(ax, samples: np.ndarray, d_of_x: np.ndarray, mix, grid: np.ndarray):
-    """Data density (black dotted), G's samples (green histogram), D(x) (blue dashed, [0, 1])."""
+@dataclass
+class PanelArtists:
+    """The artists of one comparison panel, kept so that animation frames only update data."""
+
+    grid: np.ndarray  # (G,) x grid of D(x); histogram bins span it
+    hist: Any  # StepPatch: G's samples as a density histogram
+    d_line: Any  # Line2D: D(x) on the twin axis
+    off_axis: tuple[Any, Any]  # Text: share of G's samples left / right of the axis
+
+
+def panel_artists(ax, mix, grid: np.ndarray, bins: int = 60) -> PanelArtists:
+    """Draw a comparison panel's fixed parts (p_data, 1/2 line) and empty artists for the rest."""
     import torch
 
     ax.plot(grid, mix.pdf(torch.from_numpy(grid)).numpy(), "k:", label="p_data")
-    finite = samples[np.isfinite(samples)]
-    left, right = (finite <= grid[0]).mean(), (finite >= grid[-1]).mean()
-    for share, x, ha, arrow in ((left, 0.02, "left", "<"), (right, 0.98, "right", ">")):
-        if share > 0.01:  # G's samples off the axis would otherwise be invisible
-            ax.text(
-                x,
-                0.9,
-                f"{arrow} {share:.0%} of G",
-                transform=ax.transAxes,
-                ha=ha,
-                color="tab:green",
-                fontsize=8,
-                fontweight="bold",
-            )
-    finite = finite[(finite > grid[0]) & (finite < grid[-1])]
-    if len(finite):
-        sns.histplot(
-            finite,
-            bins=60,
-            binrange=(grid[0], grid[-1]),
-            stat="density",
-            color="tab:green",
-            alpha=0.5,
-            ax=ax,
-            label="p_g",
-        )
+    edges = np.linspace(grid[0], grid[-1], bins + 1)
+    hist = ax.stairs(np.zeros(bins), edges, fill=True, color="tab:green", alpha=0.5, label="p_g")
+    texts = tuple(
+        ax.text(x, 0.9, "", transform=ax.transAxes, ha=ha, color="tab:green", fontsize=8,
+                fontweight="bold")
+        for x, ha in ((0.02, "left"), (0.98, "right"))
+    )  # fmt: skip
     ax.set(xlim=(grid[0], grid[-1]), ylim=(0, 1.2), ylabel="")
     twin = ax.twinx()
-    twin.plot(grid, d_of_x, "--", color="tab:blue", label="D(x)")
+    (d_line,) = twin.plot(grid, np.full_like(grid, np.nan), "--", color="tab:blue", label="D(x)")
     twin.axhline(0.5, color="0.6", lw=0.8)
     twin.set(ylim=(0, 1), yticks=[0, 0.5, 1])
+    return PanelArtists(grid, hist, d_line, texts)
+
+
+def update_panel(art: PanelArtists, samples: np.ndarray, d_of_x: np.ndarray) -> PanelArtists:
+    """Show G's ``samples`` (n,) and D on the grid (G,) in the panel's artists."""
+    lo, hi = art.grid[0], art.grid[-1]
+    finite = samples[np.isfinite(samples)]
+    shares = ((finite <= lo).mean(), (finite >= hi).mean()) if len(finite) else (0.0, 0.0)
+    for text, share, arrow in zip(art.off_axis, shares, "<>", strict=True):
+        # G's samples off the axis would otherwise be invisible
+        text.set_text(f"{arrow} {share:.0%} of G" if share > 0.01 else "")
+    inside = finite[(finite > lo) & (finite < hi)]
+    edges = art.hist.get_data().edges
+    values = np.histogram(inside, edges, density=True)[0] if len(inside) else 0 * edges[1:]
+    art.hist.set_data(values)
+    art.d_line.set_ydata(d_of_x)
+    return art
+
+
+def plot_panel(ax, samples: np.ndarray, d_of_x: np.ndarray, mix, grid: np.ndarray):
+    """Data density (black dotted), G's samples (green histogram), D(x) (blue dashed, [0, 1])."""
+    update_panel(panel_artists(ax, mix, grid), samples, d_of_x)
     return ax
 
 
@@ -175,25 +190,48 @@ def save_panels(results, mix, grid, steps: list[int], path: Path, member: int = 
     return path
 
 
-def save_animation(results, mix, grid, path: Path, member: int = 0, fps: int = 4) -> Path:
-    """GIF: both objectives side by side for one seed, one frame per evaluation."""
+def save_animation(
+    results, mix, grid, path: Path, member: int = 0, fps: int = 4, max_frames: int = 21, dpi=80
+) -> Path:
+    """GIF: every objective side by side for one seed, one frame per evaluation (at most
+    ``max_frames``, evenly spaced, the last included). The figure is laid out once; frames only
+    update the artists' data."""
     objs = list(results)
     steps = sorted(set.intersection(*(set(results[o]["panels"]) for o in objs)))
+    if len(steps) > max_frames:
+        steps = [steps[round(i)] for i in np.linspace(0, len(steps) - 1, max_frames)]
     fig, axes = plt.subplots(1, len(objs), figsize=(4.5 * len(objs), 3.2), squeeze=False)
+    arts = [panel_artists(ax, mix, grid) for ax in axes[0]]
+    for ax, o in zip(axes[0], objs, strict=True):
+        ax.set_title(f"{o}: step {steps[-1]}", color=PALETTE.get(o, "k"))
+    fig.tight_layout()
 
-    def draw(i: int) -> None:
-        for extra in fig.axes[len(objs) :]:  # last frame's D(x) twin axes
-            extra.remove()
-        for ax, o in zip(axes[0], objs, strict=True):
-            ax.clear()
-            x, d = results[o]["panels"][steps[i]]
-            plot_panel(ax, x[:, member], d[:, member], mix, grid)
-            ax.set_title(f"{o}: step {steps[i]}", color=PALETTE.get(o, "k"))
-        fig.tight_layout()
-
-    anim = FuncAnimation(fig, draw, frames=len(steps))
-    io.save_animation(anim, path, fps)
+    # One Agg canvas at the GIF's dpi; the static parts (axes, ticks, p_data, the 1/2 line) are
+    # drawn once and restored for every frame, which redraws only the moving artists (blitting:
+    # text layout of the tick labels was most of a full redraw's cost).
+    fig.set_dpi(dpi)
+    canvas = FigureCanvasAgg(fig)
+    moving = [a for art in arts for a in (art.hist, art.d_line, *art.off_axis)]
+    moving += [ax.title for ax in axes[0]]
+    for a in moving:
+        a.set_animated(True)
+    canvas.draw()
+    background = canvas.copy_from_bbox(fig.bbox)
+    frames = []
+    for step in steps:
+        canvas.restore_region(background)
+        for ax, art, o in zip(axes[0], arts, objs, strict=True):
+            x, d = results[o]["panels"][step]
+            update_panel(art, x[:, member], d[:, member])
+            ax.set_title(f"{o}: step {step}", color=PALETTE.get(o, "k"))
+        for a in moving:
+            fig.draw_artist(a)
+        rgb = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3])
+        frames.append(rgb.quantize(64, method=Image.Quantize.FASTOCTREE))  # palette: GIF
     plt.close(fig)
+    with io.atomic_path(path) as tmp:
+        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
+                       duration=round(1000 / fps), loop=0)  # fmt: skip
     return path
 
 
