@@ -144,7 +144,14 @@ def load_idx(name: str, data_dir: str | Path | None = None, download_missing: bo
                 f"{name}.gz not found in {data_dir}: put the MNIST files "
                 f"({', '.join(f'{n}.gz' for n in FILES)}) there"
             )
-        path = download(name, data_dir, progress=True)
+        created = [d for d in (data_dir, *data_dir.parents) if not d.exists()]
+        try:
+            path = download(name, data_dir, progress=True)
+        except MnistError:
+            for d in created:  # deepest first: leave no empty directories behind
+                if d.is_dir() and not any(d.iterdir()):
+                    d.rmdir()
+            raise
     return read_idx(
         path, FILES[name] if path.suffix == ".gz" else None, 3 if "images" in name else 1
     )

@@ -254,7 +254,10 @@ def _train_and_write(
         with torch.no_grad():
             tr.G.eval()
             lo, hi = OUTPUT_RANGES[tr.G.output]
-            grid = ((tr.G(fixed_z).float() - lo) / (hi - lo)).clamp_(0, 1).cpu().numpy()
+            out_z = tr.G(fixed_z).float()  # (grid**2, 784)
+            if not bool(out_z.isfinite().all()):  # finite weights, overflowing outputs
+                raise TrainingDiverged(step, "a generator sample")
+            grid = ((out_z - lo) / (hi - lo)).clamp_(0, 1).cpu().numpy()
             tr.G.train()
         grids.append(grid)
         plots_mnist.save_grid(grid, out / f"grid_epoch_{epoch:03d}.png", f"epoch {epoch}")

@@ -47,7 +47,6 @@ RUN_FILES = (
     "snapshots.csv",
     "grids.npy",
     "evaluation.json",
-    "summary.json",
     "saturation.csv",
 )
 # what else a run writes (figures, per-epoch grids): removed with the run by --force

@@ -320,6 +320,8 @@ def _train_and_write(
             return
         t1 = time.perf_counter()
         fake = generate(tr, cfg.n_samples, seed=cfg.seed + 2)  # (n, 1), the same z every time
+        if not bool(fake.isfinite().all()):  # finite weights, overflowing outputs
+            raise TrainingDiverged(step, "a generator sample")
         m = {
             "w1": metrics.wasserstein1(fake.cpu(), dist),
             "ks": metrics.ks_distance(fake.cpu(), dist),
