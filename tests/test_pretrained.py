@@ -6,8 +6,8 @@ from safetensors.torch import save_file
 
 import toygan
 from toygan import presets
-from toygan.io import FileError
 from toygan.hub import export, pretrained
+from toygan.io import FileError
 
 
 @pytest.mark.parametrize("name", ["goodfellow2014", "modern"])
