@@ -220,7 +220,7 @@ def build_ensemble(cfg: ToyConfig, seeds: Sequence[int]) -> EnsembleTrainer:
     rngs = [torch.Generator(device).manual_seed(s) for s in seeds]
     opt = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), momentum=cfg.momentum)
     g_opt = make_optimizer(G.parameters(), cfg.optimizer, **opt)
-    d_opt = make_optimizer(D.parameters(), cfg.optimizer, **opt)
+    d_opt = make_optimizer(D.parameters(), cfg.optimizer, **{**opt, "lr": cfg.lr * cfg.d_lr_scale})
     decay = getattr(cfg, "lr_decay", "none")  # as build_trainer: linear decay to 0 at cfg.steps
     if decay not in ("none", "linear"):
         raise ValueError(f"unknown lr_decay {decay!r}; choose from ['none', 'linear']")

@@ -6,6 +6,7 @@ exit code 2) and calls the same library functions as the notebooks and tests.
 - a single 1D run (default): ``toygan.toy1d.run_experiment``;
 - several objectives or ``--seeds N``: the multi-seed comparison, ``toygan.compare.main``;
 - ``--diagnostic saturation``: the saturation diagnostic, ``toygan.saturation.main``;
+- ``--diagnostic regimes``: the regime diagram, ``toygan.regimes.main``;
 - ``--dataset mnist``: the MNIST GAN, ``toygan.mnist_run.main``.
 """
 
@@ -46,7 +47,7 @@ def _route(argv: Sequence[str]) -> str | None:
     if known.dataset == "mnist":
         return "toygan.mnist_run"
     if known.diagnostic is not None:
-        return "toygan.saturation"
+        return "toygan.regimes" if known.diagnostic == "regimes" else "toygan.saturation"
     if known.seeds is not None or len(known.objective) > 1:
         return "toygan.compare"
     return None

@@ -49,6 +49,7 @@ class ToyConfig(DictConfig):
     batch_size: int = 512  # minibatch size m, for real and for noise (large: mode balance)
     optimizer: str | None = None  # adam | sgd | rmsprop; None: adam, wasserstein_clip rmsprop
     lr: float | None = None  # learning rate of both networks; None: 1e-3 (wasserstein: see docs)
+    d_lr_scale: float = 1.0  # D's learning rate = lr x d_lr_scale (D's advantage; 1: same as G)
     lr_decay: str = "linear"  # none | linear: both learning rates fall linearly to 0 at the end
     beta1: float | None = None  # Adam beta1; None: 0.5, wasserstein_gp 0
     beta2: float | None = None  # Adam beta2; None: 0.999, wasserstein_gp 0.9
@@ -118,6 +119,8 @@ def check_config(cfg: ToyConfig) -> None:
         require(getattr(cfg, name) >= 0, name, f"must be >= 0, got {getattr(cfg, name)}")
     require(cfg.n_samples >= 10, "n_samples", f"must be >= 10, got {cfg.n_samples}")
     require(math.isfinite(cfg.lr) and cfg.lr > 0, "lr", f"must be a number > 0, got {cfg.lr}")
+    ok = math.isfinite(cfg.d_lr_scale) and cfg.d_lr_scale > 0
+    require(ok, "d_lr_scale", f"must be a number > 0, got {cfg.d_lr_scale}")
     for name in ("beta1", "beta2", "momentum"):
         v = getattr(cfg, name)
         require(0.0 <= v < 1.0, name, f"must be in [0, 1), got {v}")
@@ -163,7 +166,7 @@ def build_trainer(cfg: ToyConfig) -> GANTrainer:
     D = Discriminator(1, cfg.d_width, cfg.d_depth, cfg.activation).to(device)
     opt = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), momentum=cfg.momentum)
     g_opt = make_optimizer(G.parameters(), cfg.optimizer, **opt)
-    d_opt = make_optimizer(D.parameters(), cfg.optimizer, **opt)
+    d_opt = make_optimizer(D.parameters(), cfg.optimizer, **{**opt, "lr": cfg.lr * cfg.d_lr_scale})
     schedulers = []
     if cfg.lr_decay == "linear":
         schedulers = [LinearLR(o, 1.0, 0.0, total_iters=cfg.steps) for o in (g_opt, d_opt)]
