@@ -217,3 +217,14 @@ def test_preset_on_real_images_trains_simultaneously():
     torch.testing.assert_close(bias, presets.marginal_logits(tr.data.data).float())
     tr.train(2, progress=False)
     assert np.isfinite(tr.history.stats["d_loss"]).all()
+
+
+def test_k_steps_with_simultaneous_preset_is_one_line(tmp_path, capsys):
+    from oracles import usage_error
+
+    from toygan.mnist_run import main
+
+    args = ["--preset", "goodfellow2014", "--k-steps", "2", "--out", str(tmp_path / "r")]
+    assert "--k-steps: goodfellow2014 updates D and G simultaneously" in usage_error(
+        main, args, capsys
+    )

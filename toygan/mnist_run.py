@@ -90,6 +90,9 @@ def validate(cfg: MnistConfig) -> None:
     require(cfg.parzen_every >= 0, "parzen_every", f"must be >= 0, got {cfg.parzen_every}")
     require(cfg.batch_size >= 0, "batch_size", f"must be >= 0, got {cfg.batch_size}")
     require(cfg.k_steps >= 1, "k_steps", f"must be >= 1, got {cfg.k_steps}")
+    simultaneous = presets.get_preset(cfg.preset).update == "simultaneous"
+    require(cfg.k_steps == 1 or not simultaneous, "k_steps", f"{cfg.preset} updates D and G "
+            "simultaneously (the 2014 code): k_steps must be 1")  # fmt: skip
     require(math.isfinite(cfg.lr) and cfg.lr >= 0, "lr", f"must be a number >= 0, got {cfg.lr}")
     require(cfg.amp in AMP, "amp", f"choose from {list(AMP)}")
     require(0 <= cfg.seed < 2**63, "seed", f"must be in [0, 2^63), got {cfg.seed}")
