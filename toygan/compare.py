@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ from toygan.cli import (
 )
 from toygan.ensemble import build_ensemble, member_d_deviation, member_logits, sample_members
 from toygan.member_metrics import mode_stats_members, wasserstein1_members
-from toygan.objectives import OBJECTIVES
+from toygan.objectives import GAN_DEFAULTS, OBJECTIVES, get_objective
 from toygan.toy1d import TOY_CHOICES, ToyConfig, check_config
 
 # The comparison's documented defaults, where they differ from ToyConfig's (see README):
@@ -66,6 +67,27 @@ class CompareOptions:
     out: str = "runs/compare"  # output directory
     progress: bool = True  # show progress bars
     gif: bool = True  # write the side-by-side animation compare.gif
+
+
+OWN_SETTINGS = ("k_steps", "optimizer", "lr", "beta1", "beta2")  # per-objective training defaults
+
+
+def objective_config(cfg: ToyConfig, objective: str, explicit=()) -> ToyConfig:
+    """``cfg`` for ``objective``: the comparison's settings, except that an objective whose
+    registry defaults differ from the GAN losses' (the Wasserstein critics: n_critic 5, their
+    own optimiser) keeps them, for every setting not named in ``explicit`` (flags the user set)."""
+    o = get_objective(objective)
+    cfg = dataclasses.replace(cfg, objective=objective)
+    if dict(o.defaults) != dict(GAN_DEFAULTS):
+        own = {k: v for k, v in o.defaults.items() if k in OWN_SETTINGS and k not in explicit}
+        cfg = dataclasses.replace(cfg, **own)
+    return cfg.resolved()  # settings still unset (None): the objective's defaults
+
+
+def settings_label(cfg: ToyConfig) -> str:
+    """'sgd lr 0.01, k = 1' (Adam: with its betas)."""
+    betas = f" ({cfg.beta1:g}, {cfg.beta2:g})" if cfg.optimizer == "adam" else ""
+    return f"{cfg.optimizer}{betas} lr {cfg.lr:g}, k = {cfg.k_steps}"
 
 
 def toy_arguments(parser: argparse.ArgumentParser, defaults: dict[str, Any]) -> None:
@@ -118,15 +140,20 @@ def run_objective(
     trainer = build_ensemble(cfg, seeds)
     every = min(opts.eval_every, cfg.steps)
     keep = set(opts.panel_steps) | {cfg.steps}
+    objective = get_objective(cfg.objective)
+    gan = objective.family == "gan"
     evals: list[tuple[int, dict[str, np.ndarray], np.ndarray]] = []
     panels = {}
 
     def evaluate(tr, step: int) -> None:
         e = evaluate_members(tr, mix, opts.eval_samples)
-        dev = np.where(e["alive"], member_d_deviation(tr).cpu().numpy(), np.nan)  # (S,)
+        dev = np.full(len(seeds), np.nan)  # E|D - 1/2|: D a probability (GAN losses) only
+        if gan:
+            dev = np.where(e["alive"], member_d_deviation(tr).cpu().numpy(), np.nan)  # (S,)
         evals.append((step, e, dev))
         if step in keep or step % every == 0:
-            panels[step] = (e["samples"][:1000], torch.sigmoid(member_logits(tr, grid)).numpy())
+            d = objective.d_statistic(member_logits(tr, grid))  # (G, S): D as reported
+            panels[step] = (e["samples"][:1000], d.cpu().numpy())
 
     start = time.perf_counter()
     trainer.train_members(
@@ -178,6 +205,7 @@ def summarise(result: dict[str, Any], n_modes: int, opts: CompareOptions) -> dic
         converge.append(float(hit.min()) if len(hit) else None)
     done = [c for c in converge if c is not None]
     last = curves[curves[:, 0] == curves[:, 0].max()] if len(curves) else curves
+    dev = last[np.isfinite(last[:, 3]), 3]  # E|D - 1/2| at the last evaluation (GAN losses)
     return {
         "seeds": len(final),
         "successes": int(ok.sum()),
@@ -189,28 +217,39 @@ def summarise(result: dict[str, Any], n_modes: int, opts: CompareOptions) -> dic
         "high_quality_mean": float(np.mean([f["high_quality"] for f in final])),
         "steps_to_converge_median": float(np.median(done)) if done else None,
         "converged_at_some_evaluation": len(done),
-        "final_d_deviation_median": float(np.nanmedian(last[:, 3])) if len(last) else None,
+        "final_d_deviation_median": float(np.median(dev)) if len(dev) else None,
         "train_seconds": result["seconds"],
         "diverged_seeds": result["diverged"],
     }
 
 
-def compare(cfg: ToyConfig, opts: CompareOptions, out: Path) -> dict[str, Any]:
-    """Train every objective of ``opts`` on the same seeds; write all outputs into ``out``."""
+def compare(cfg: ToyConfig, opts: CompareOptions, out: Path, explicit=()) -> dict[str, Any]:
+    """Train every objective of ``opts`` on the same seeds; write all outputs into ``out``.
+
+    Each objective trains with ``objective_config(cfg, objective, explicit)``; config.json and
+    summary.json record every objective's settings."""
     from toygan import plots_compare  # figures import this module's results, not vice versa
 
     seeds = list(range(cfg.seed, cfg.seed + opts.seeds))
     mix = cfg.mixture()
     lo, hi = min(mix.means) - 4 * max(mix.stds) - 2, max(mix.means) + 4 * max(mix.stds) + 2
     grid = torch.linspace(lo, hi, 200)
+    cfgs = {o: objective_config(cfg, o, explicit) for o in opts.objective}
+    per_objective = {o: {k: getattr(c, k) for k in OWN_SETTINGS} for o, c in cfgs.items()}
     io.write_json(
         out / "config.json",
-        {"toy": cfg.to_dict(), "compare": dataclasses.asdict(opts), "seeds": seeds},
+        {
+            "toy": cfg.to_dict(),
+            "compare": dataclasses.asdict(opts),
+            "seeds": seeds,
+            "per_objective": per_objective,  # where an objective's own defaults replace cfg's
+        },
     )
     results, summary = {}, {}
     for obj in opts.objective:
-        results[obj] = run_objective(dataclasses.replace(cfg, objective=obj), seeds, opts, grid)
+        results[obj] = run_objective(cfgs[obj], seeds, opts, grid)
         summary[obj] = summarise(results[obj], mix.n_components, opts)
+        summary[obj]["settings"] = settings_label(cfgs[obj])
     summary["_criteria"] = {
         "success": f"final W1 < {opts.w1_threshold} on {cfg.n_samples} samples and every one of "
         f"{mix.n_components} modes covered (>= half its weight within 3 std)",
@@ -220,6 +259,7 @@ def compare(cfg: ToyConfig, opts: CompareOptions, out: Path) -> dict[str, Any]:
         "steps": cfg.steps,
         "means": cfg.means,
         "stds": cfg.stds,
+        "per_objective": per_objective,
     }
     io.write_json(out / "summary.json", summary)
     io.write_csv(
@@ -250,6 +290,13 @@ def multi_seed_configs(args: argparse.Namespace, options: type) -> tuple[ToyConf
     return cfg, opts
 
 
+def explicit_settings(argv: list[str] | None) -> set[str]:
+    """The per-objective settings (``OWN_SETTINGS``) given as flags in ``argv``."""
+    argv = sys.argv[1:] if argv is None else argv
+    flags = {"--" + k.replace("_", "-"): k for k in OWN_SETTINGS}
+    return {flags[a.split("=")[0]] for a in argv if a.split("=")[0] in flags}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="toygan compare", description=__doc__.splitlines()[0])
     toy_arguments(parser, COMPARE_DEFAULTS)
@@ -264,12 +311,12 @@ def main(argv: list[str] | None = None) -> int:
         require(opts.eval_every >= 1, "eval_every", f"must be >= 1, got {opts.eval_every}")
         require(opts.eval_samples >= 10, "eval_samples", f"must be >= 10, got {opts.eval_samples}")
         with rundir.running(opts.out, "compare", force=args.force) as out:
-            summary = compare(cfg, opts, out)
+            summary = compare(cfg, opts, out, explicit_settings(argv))
         for obj in opts.objective:
             s = summary[obj]
             print(
                 f"{obj:>14}: {s['successes']}/{s['seeds']} seeds converge "
-                f"(median W1 {s['w1_median']:.3f}) under {cfg.optimizer} lr {cfg.lr}"
+                f"(median W1 {s['w1_median']:.3f}) under {s['settings']}"
             )
         print(f"wrote {out}")
         return 0

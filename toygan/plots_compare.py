@@ -19,8 +19,18 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 from toygan import io
+from toygan.optima import DAxis, d_axis, optimum_on_grid
 
-PALETTE = {"saturating": "tab:red", "nonsaturating": "tab:blue"}
+PALETTE = {
+    "saturating": "tab:red",
+    "nonsaturating": "tab:blue",
+    "least_squares": "tab:purple",
+    "least_squares_chi2": "tab:pink",
+    "hinge": "tab:orange",
+    "wasserstein_gp": "tab:brown",
+    "wasserstein_clip": "tab:gray",
+}
+DSTAR_COLOR = "#ff7f0e"  # the optimum, as in toygan.plots
 
 
 def plot_saturation(ax, rows: list[dict[str, Any]], stage: int):
@@ -121,14 +131,18 @@ class PanelArtists:
 
     grid: np.ndarray  # (G,) x grid of D(x); histogram bins span it
     hist: Any  # StepPatch: G's samples as a density histogram
-    d_line: Any  # Line2D: D(x) on the twin axis
+    d_line: Any  # Line2D: D(x) (or the critic) on the twin axis
+    d_star: Any  # Line2D: the optimum for the current G, same axis
     off_axis: tuple[Any, Any]  # Text: share of G's samples left / right of the axis
+    twin: Any  # the twin axis of D
 
 
-def panel_artists(ax, mix, grid: np.ndarray, bins: int = 60) -> PanelArtists:
-    """Draw a comparison panel's fixed parts (p_data, 1/2 line) and empty artists for the rest."""
+def panel_artists(ax, mix, grid: np.ndarray, axis: DAxis | None = None, bins: int = 60):
+    """Draw a comparison panel's fixed parts (p_data, D's equilibrium line) and empty artists
+    for the rest; ``axis`` (default: a GAN's [0, 1] axis with the 1/2 line) says how D is drawn."""
     import torch
 
+    axis = axis or DAxis("D(x)", (0.0, 1.0), 0.5)
     ax.plot(grid, mix.pdf(torch.from_numpy(grid)).numpy(), "k:", label="p_data")
     edges = np.linspace(grid[0], grid[-1], bins + 1)
     hist = ax.stairs(np.zeros(bins), edges, fill=True, color="tab:green", alpha=0.5, label="p_g")
@@ -139,14 +153,20 @@ def panel_artists(ax, mix, grid: np.ndarray, bins: int = 60) -> PanelArtists:
     )  # fmt: skip
     ax.set(xlim=(grid[0], grid[-1]), ylim=(0, 1.2), ylabel="")
     twin = ax.twinx()
-    (d_line,) = twin.plot(grid, np.full_like(grid, np.nan), "--", color="tab:blue", label="D(x)")
-    twin.axhline(0.5, color="0.6", lw=0.8)
-    twin.set(ylim=(0, 1), yticks=[0, 0.5, 1])
-    return PanelArtists(grid, hist, d_line, texts)
+    nan = np.full_like(grid, np.nan)
+    (d_star,) = twin.plot(grid, nan, "-", color=DSTAR_COLOR, lw=1.3, label="optimum")
+    (d_line,) = twin.plot(grid, nan, "--", color="tab:blue", label=axis.label)
+    if axis.equilibrium is not None:
+        twin.axhline(axis.equilibrium, color="0.6", lw=0.8)
+    if axis.ylim is not None:
+        lo, hi = axis.ylim
+        ticks = [lo, axis.equilibrium, hi] if axis.equilibrium is not None else [lo, hi]
+        twin.set(ylim=axis.ylim, yticks=[round(t, 2) for t in ticks])
+    return PanelArtists(grid, hist, d_line, d_star, texts, twin)
 
 
-def update_panel(art: PanelArtists, samples: np.ndarray, d_of_x: np.ndarray) -> PanelArtists:
-    """Show G's ``samples`` (n,) and D on the grid (G,) in the panel's artists."""
+def update_panel(art: PanelArtists, samples: np.ndarray, d_of_x: np.ndarray, d_star=None):
+    """Show G's ``samples`` (n,), D on the grid (G,) and optionally the optimum (G,)."""
     lo, hi = art.grid[0], art.grid[-1]
     finite = samples[np.isfinite(samples)]
     shares = ((finite <= lo).mean(), (finite >= hi).mean()) if len(finite) else (0.0, 0.0)
@@ -158,16 +178,29 @@ def update_panel(art: PanelArtists, samples: np.ndarray, d_of_x: np.ndarray) -> 
     values = np.histogram(inside, edges, density=True)[0] if len(inside) else 0 * edges[1:]
     art.hist.set_data(values)
     art.d_line.set_ydata(d_of_x)
+    if d_star is not None:
+        art.d_star.set_ydata(d_star)
     return art
 
 
-def plot_panel(ax, samples: np.ndarray, d_of_x: np.ndarray, mix, grid: np.ndarray):
-    """Data density (black dotted), G's samples (green histogram), D(x) (blue dashed, [0, 1])."""
-    update_panel(panel_artists(ax, mix, grid), samples, d_of_x)
+def plot_panel(ax, samples, d_of_x, mix, grid: np.ndarray, axis=None, d_star=None):
+    """Data density (black dotted), G's samples (green histogram), D(x) (blue dashed) and,
+    if given, the optimum (orange) on D's axis (``axis``: a GAN's [0, 1] by default)."""
+    art = update_panel(panel_artists(ax, mix, grid, axis), samples, d_of_x, d_star)
+    if axis is not None and axis.ylim is None:  # a critic: its own scale, both curves in view
+        both = np.concatenate([d_of_x, d_star if d_star is not None else d_of_x])
+        lo, hi = np.nanmin(both), np.nanmax(both)
+        pad = 0.1 * (hi - lo) + 1e-6
+        art.twin.set_ylim(lo - pad, hi + pad)
     return ax
 
 
-def save_panels(results, mix, grid, steps: list[int], path: Path, member: int = 0) -> Path:
+def save_panels(
+    results, mix, grid, steps: list[int], path: Path, member: int = 0, summary=None
+) -> Path:
+    """A row per objective, a column per step: G, D (dashed) and D's optimum for the current G
+    (orange, ``toygan.optima``) on D's own axis; objectives with their own training settings
+    (``summary[o]["settings"]`` differing from the first objective's) say so in the title."""
     objs = list(results)
     steps = [s for s in steps if all(s in results[o]["panels"] for o in objs)]
     fig, axes = plt.subplots(
@@ -177,13 +210,22 @@ def save_panels(results, mix, grid, steps: list[int], path: Path, member: int = 
         squeeze=False,
         sharex=True,
     )
+    settings = {o: (summary or {}).get(o, {}).get("settings") for o in objs}
     for r, o in enumerate(objs):
+        axis = d_axis(o)
         for c, s in enumerate(steps):
             x, d = results[o]["panels"][s]
-            plot_panel(axes[r, c], x[:, member], d[:, member], mix, grid)
-            axes[r, c].set_title(f"{o}, step {s}", fontsize=9, color=PALETTE.get(o, "k"))
+            star = optimum_on_grid(o, mix, x[:, member], grid, d[:, member])
+            plot_panel(axes[r, c], x[:, member], d[:, member], mix, grid, axis, star)
+            title = f"{o}, step {s}"
+            if c == 0 and settings[o] and settings[o] != settings[objs[0]]:
+                title += f"\n({settings[o]})"
+            axes[r, c].set_title(title, fontsize=9, color=PALETTE.get(o, "k"))
     seed = results[objs[0]]["final"][member]["seed"]
-    fig.suptitle(f"Same seed ({seed}), same steps: data (dotted), G (green), D(x) (dashed)")
+    fig.suptitle(
+        f"Same seed ({seed}), same steps: data (dotted), G (green), D(x) or critic (dashed), "
+        "its optimum for the current G (orange)"
+    )
     fig.tight_layout()
     io.save_figure(fig, path)
     plt.close(fig)
@@ -201,7 +243,12 @@ def save_animation(
     if len(steps) > max_frames:
         steps = [steps[round(i)] for i in np.linspace(0, len(steps) - 1, max_frames)]
     fig, axes = plt.subplots(1, len(objs), figsize=(4.5 * len(objs), 3.2), squeeze=False)
-    arts = [panel_artists(ax, mix, grid) for ax in axes[0]]
+    arts = [panel_artists(ax, mix, grid, d_axis(o)) for ax, o in zip(axes[0], objs, strict=True)]
+    for art, o in zip(arts, objs, strict=True):
+        if d_axis(o).ylim is None:  # a critic: one scale over all frames
+            ds = np.stack([results[o]["panels"][s][1][:, member] for s in steps])
+            lo, hi = np.nanmin(ds), np.nanmax(ds)
+            art.twin.set_ylim(lo - 0.1 * (hi - lo) - 1e-6, hi + 0.1 * (hi - lo) + 1e-6)
     for ax, o in zip(axes[0], objs, strict=True):
         ax.set_title(f"{o}: step {steps[-1]}", color=PALETTE.get(o, "k"))
     fig.tight_layout()
@@ -237,20 +284,27 @@ def save_animation(
 
 def comparison_figures(results, summary, mix, grid, opts, out: Path, prefix: str = "compare"):
     """compare_summary.png (success, W1, E|D-1/2|), compare_panels.png and compare.gif."""
-    fig, axes = plt.subplots(1, 4, figsize=(18, 3.8))
+    wide = len(results) > 2
+    fig, axes = plt.subplots(1, 4, figsize=(20 if wide else 18, 4.4 if wide else 3.8))
     plot_success(axes[0], summary)
     plot_final_w1(axes[1], results, opts.w1_threshold)
     plot_curve(axes[2], results, 2, "W1 (median, IQR band)").set_yscale("log")
-    plot_curve(axes[3], results, 3, "E|D(x) - 1/2|  (median, IQR)")
-    c = summary["_criteria"]
+    plot_curve(axes[3], results, 3, "E|D(x) - 1/2|  (median, IQR; GAN losses)")
+    if wide:
+        for ax in axes[:2]:
+            ax.tick_params(axis="x", labelrotation=25)
+    c, first = summary["_criteria"], summary[next(iter(results))]
+    own = [f"{o}: {summary[o]['settings']}" for o in results
+           if summary[o].get("settings", "") != first.get("settings", "")]  # fmt: skip
     fig.suptitle(
-        f"{summary[next(iter(results))]['seeds']} seeds per objective, "
-        f"{c['optimizer']} lr {c['lr']}, k = {c['k_steps']}, {c['steps']} steps"
+        f"{first['seeds']} seeds per objective, {first.get('settings', '')}, {c['steps']} steps"
+        + (f"; own defaults: {'; '.join(own)}" if own else "")
     )
     fig.tight_layout()
     paths = [io.save_figure(fig, out / f"{prefix}_summary.png")]
     plt.close(fig)
-    paths.append(save_panels(results, mix, grid, opts.panel_steps, out / f"{prefix}_panels.png"))
+    panels = out / f"{prefix}_panels.png"
+    paths.append(save_panels(results, mix, grid, opts.panel_steps, panels, summary=summary))
     if opts.gif:
         paths.append(save_animation(results, mix, grid, out / f"{prefix}.gif"))
     return paths
