@@ -92,9 +92,19 @@ def density_top(snap: Snapshot) -> float:
     return float(min(max(peak, snap.p_g.max()) * 1.2, 2.5 * peak))
 
 
-def draw_panel(ax: plt.Axes, snap: Snapshot, legend: bool = True, title: str | None = None):
-    """Histograms of real and fake samples (densities), p_data, p_g, and on a twin [0, 1] axis
-    D(x), D*(x) and the 1/2 line. Returns ``(ax, twin_ax)``."""
+def draw_panel(
+    ax: plt.Axes,
+    snap: Snapshot,
+    legend: bool = True,
+    title: str | None = None,
+    d_range: tuple[float, float] | None = (0.0, 1.0),
+    d_equilibrium: float | None = 0.5,
+    d_label: str = "D(x)",
+    d_star_label: str = r"$D^*(x)=\frac{p_{data}}{p_{data}+p_g}$",
+):
+    """Histograms of real and fake samples (densities), p_data, p_g, and on a twin axis D(x),
+    D*(x) and D's equilibrium line (defaults: a GAN's [0, 1] axis and 1/2; ``d_range`` None
+    autoscales, for a critic). Returns ``(ax, twin_ax)``."""
     lo, hi = snap.grid[0], snap.grid[-1]
     bins = np.linspace(lo, hi, 61)
     sns.histplot(x=snap.real, bins=bins, stat="density", ax=ax, color="0.6", alpha=0.35,
@@ -108,12 +118,14 @@ def draw_panel(ax: plt.Axes, snap: Snapshot, legend: bool = True, title: str | N
     ax.set_xlabel("x")
     ax.set_ylabel("density")
     twin = ax.twinx()
-    twin.axhline(0.5, color="0.5", lw=1, ls=(0, (1, 2)))
-    twin.plot(snap.grid, snap.d, "--", color=D_COLOR, lw=2, label=r"$D(x)$")
+    if d_equilibrium is not None:
+        twin.axhline(d_equilibrium, color="0.5", lw=1, ls=(0, (1, 2)))
+    twin.plot(snap.grid, snap.d, "--", color=D_COLOR, lw=2, label=d_label)
     twin.plot(snap.grid, snap.d_star, "-", color=DSTAR_COLOR, lw=1.3, alpha=0.9,
-              label=r"$D^*(x)=\frac{p_{data}}{p_{data}+p_g}$")  # fmt: skip
-    twin.set_ylim(0, 1)
-    twin.set_ylabel("D(x)")
+              label=d_star_label)  # fmt: skip
+    if d_range is not None:
+        twin.set_ylim(*d_range)
+    twin.set_ylabel(d_label)
     if title is None:
         title = f"step {snap.step}"
         if "w1" in snap.metrics:
@@ -164,6 +176,25 @@ def smooth(y: np.ndarray, window: int) -> np.ndarray:
                        mode="valid")  # fmt: skip
 
 
+def draw_losses(ax: plt.Axes, history: History, objective: str = "nonsaturating") -> plt.Axes:
+    """d_loss and g_loss per step (faint) with a moving average, and their equilibrium values
+    for the GAN losses (L_D = 2 log 2; L_G = log 2 non-saturating, -log 2 saturating)."""
+    steps = history.steps
+    w = max(1, len(steps) // 100)
+    for name, color in (("d_loss", "C3"), ("g_loss", "C2")):
+        y = history.stats[name] if len(steps) else np.zeros(0)
+        ax.plot(steps, y, color=color, alpha=0.2, lw=0.7)
+        ax.plot(steps, smooth(y, w), color=color, label=name)
+    if objective in ("saturating", "nonsaturating"):
+        ax.axhline(2 * np.log(2), color="C3", ls=":", lw=1,
+                   label=r"$L_D$ at equilibrium: $2\log 2$")  # fmt: skip
+        g_eq = np.log(2) if objective == "nonsaturating" else -np.log(2)
+        ax.axhline(g_eq, color="C2", ls=":", lw=1, label=f"$L_G$ at equilibrium: {g_eq:+.3f}")
+    ax.set(xlabel="step", ylabel="loss", title="losses")
+    ax.legend(fontsize=8)
+    return ax
+
+
 def draw_curves(
     history: History, snaps: Sequence[Snapshot], objective: str = "nonsaturating"
 ) -> plt.Figure:
@@ -172,19 +203,10 @@ def draw_curves(
     Dotted lines mark the values at the equilibrium p_g = p_data, D = 1/2:
     L_D = 2 log 2, L_G = log 2 (non-saturating) or -log 2 (saturating).
     """
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7))
+    draw_losses(axes[0, 0], history, objective)
     steps = history.steps
     w = max(1, len(steps) // 100)
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7))
-    ax = axes[0, 0]
-    for name, color in (("d_loss", "C3"), ("g_loss", "C2")):
-        y = history.stats[name]
-        ax.plot(steps, y, color=color, alpha=0.2, lw=0.7)
-        ax.plot(steps, smooth(y, w), color=color, label=name)
-    ax.axhline(2 * np.log(2), color="C3", ls=":", lw=1, label=r"$L_D$ at equilibrium: $2\log 2$")
-    g_eq = np.log(2) if objective == "nonsaturating" else -np.log(2)
-    ax.axhline(g_eq, color="C2", ls=":", lw=1, label=f"$L_G$ at equilibrium: {g_eq:+.3f}")
-    ax.set(xlabel="step", ylabel="loss", title="losses")
-    ax.legend(fontsize=8)
     ax = axes[0, 1]
     for name, label, color in (("d_real", "mean D(real)", "C0"), ("d_fake", "mean D(G(z))", "C1")):
         y = history.stats[name]
