@@ -8,7 +8,6 @@ committed ``mnist_*`` figures from a finished run directory.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.animation import FuncAnimation
 
-from toygan.io import save_animation, save_figure
+from toygan.io import load_npy, read_json, save_animation, save_figure
 from toygan.plots import smooth
 
 FAKE_COLOR, REAL_COLOR, D_REAL_COLOR = "#2ca02c", "0.3", "#1f77b4"
@@ -141,11 +140,11 @@ def write_figures(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
     ``mnist_curves.png``, ``mnist_training.gif`` and, if evaluated, ``mnist_digits.png``."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    grids = np.load(run_dir / "grids.npy")  # (E + 1, n, 784)
+    grids = load_npy(run_dir / "grids.npy")  # (E + 1, n, 784)
     epochs = list(range(len(grids)))
     rows = np.genfromtxt(run_dir / "metrics.csv", delimiter=",", names=True)
     history = {k: rows[k] for k in rows.dtype.names}
-    per_epoch = json.loads((run_dir / "summary.json").read_text())["steps_per_epoch"]
+    per_epoch = read_json(run_dir / "summary.json")["steps_per_epoch"]
     made = [
         save_grid(grids[-1], out_dir / "mnist_samples.png", f"epoch {epochs[-1]} (fixed z)"),
         save_strip(grids, epochs, out_dir / "mnist_epochs.png"),
@@ -154,7 +153,7 @@ def write_figures(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
     ]
     ev = run_dir / "evaluation.json"
     if ev.exists():
-        r = json.loads(ev.read_text())
+        r = read_json(ev)
         e, n = r["digits"], r["counts"]
         fig, ax = plt.subplots(figsize=(5, 3))
         draw_digit_hist(ax, e["generated_counts"], e["real_counts"])
