@@ -8,6 +8,13 @@ threshold *and* every mode covered), the distribution of final W1, mode coverage
 high-quality samples, the time to converge and E|D - 1/2| over training.
 
     python -m toygan.run --objective saturating nonsaturating --seeds 32 [--optimizer adam]
+    python -m toygan.run --objective saturating nonsaturating least_squares hinge \
+        wasserstein_gp --seeds 32
+
+Every objective trains under the comparison's settings (``COMPARE_DEFAULTS``), except that one
+whose registry defaults differ from the GAN losses' (the Wasserstein critics: n_critic 5, their
+own optimiser) keeps them for every setting not given on the command line
+(``objective_config``); config.json, summary.json and the figure titles record each objective's.
 
 writes config.json, summary.json, per_seed.csv, curves.csv and the figures into ``--out``.
 """

@@ -33,7 +33,7 @@ def plot_heatmap(ax, m: np.ndarray, ks: list, lrs: list, cmap: str, vmin: float,
     for (i, j), v in np.ndenumerate(m):
         if np.isfinite(v):
             text = f"{v:+.2f}" if signed else f"{v:.2f}"
-            dark = abs(v) > 0.6 if signed else v < 0.35 or v > 0.85
+            dark = abs(v) > 0.6 if signed else v < 0.5  # viridis: dark below the middle
             ax.text(j, i, text, ha="center", va="center", fontsize=9,
                     color="white" if dark else "black")  # fmt: skip
     ax.set_xticks(range(len(lrs)), [f"x{g:g}" for g in lrs])
