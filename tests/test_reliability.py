@@ -8,6 +8,7 @@ and its outputs compared bitwise with an uninterrupted run.
 """
 
 import importlib
+import io as io_module
 import json
 import os
 import shutil
@@ -20,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toygan import io, rundir
 from toygan import run as run_cli
@@ -438,6 +441,21 @@ def test_foreign_and_crafted_checkpoints_run_nothing(kind, request, tmp_path, ca
         assert "checkpoint.pt" in err, (what, err)
         assert snapshot_files(out) == before, what
     assert not marker.exists()
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=300), cut=st.integers(0, 2000))
+def test_any_bytes_or_truncation_is_a_file_error(data, cut, tmp_path_factory):
+    """Random bytes, or a real checkpoint cut anywhere: always a FileError, never a crash."""
+    d = tmp_path_factory.mktemp("fuzz")
+    buf = io_module.BytesIO()
+    torch.save({"trainer": {"w": torch.arange(50.0)}, "config": {"a": 1}}, buf)
+    for blob in (data, buf.getvalue()[:cut]):
+        (d / "c.pt").write_bytes(blob)
+        try:
+            io.load_checkpoint(d / "c.pt")
+        except io.FileError:
+            pass
 
 
 def test_load_checkpoint_refuses_code(tmp_path):
