@@ -72,8 +72,8 @@ def save_regimes(summary: list[dict[str, Any]], cfg, opts, path: Path) -> Path:
     if pairs:
         fig.colorbar(diff_im, ax=axes[len(objs) :].ravel().tolist(), label="difference")
     fig.suptitle(
-        f"Success rate (W1 < {opts.w1_threshold} and every mode covered), {opts.seeds} seeds per "
-        f"cell; {cfg.optimizer} lr {cfg.lr} (G), {cfg.steps} steps, batch {cfg.batch_size}; "
+        f"Success rate (W1 < {opts.w1_threshold}, every mode covered), {opts.seeds} seeds per "
+        f"cell\n{cfg.optimizer} lr {cfg.lr} (G), {cfg.steps} steps, batch {cfg.batch_size}; "
         "G starts near 0",
         fontsize=10,
     )
