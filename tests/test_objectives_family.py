@@ -113,7 +113,7 @@ def test_ensemble_member_penalty_is_the_single_run_penalty():
     singles = [build_trainer(ToyConfig(**{**cfg.to_dict(), "seed": s})) for s in (0, 1)]
     real = torch.randn(6, 2, 1, generator=torch.Generator().manual_seed(0))
     fake = torch.randn(6, 2, 1, generator=torch.Generator().manual_seed(1))
-    obj = member_sum("wasserstein_gp", [torch.Generator().manual_seed(s) for s in (0, 1)])
+    obj = member_sum(cfg.build_objective(), [torch.Generator().manual_seed(s) for s in (0, 1)])
     got = obj.discriminator_penalty(ens.D, real, fake, None)
     ref = sum(
         tr.objective.discriminator_penalty(
@@ -144,8 +144,12 @@ def test_weight_clipping_after_every_critic_step():
 def test_objective_defaults_unless_set_and_recorded_in_config():
     gp = ToyConfig(objective="wasserstein_gp").resolved()
     assert (gp.k_steps, gp.optimizer, gp.lr, gp.beta1, gp.beta2, gp.gp_lambda, gp.clip) == (
-        5, "adam", 1e-4, 0.0, 0.9, 10.0, None,
-    )  # fmt: skip
+        5, "adam", 1e-3, 0.5, 0.9, 0.1, None,
+    )  # fmt: skip  # the authors' toy script (gan_toy.py) at lr 1e-3, not the paper's lambda 10
+    assert get_objective("wasserstein_gp").params == {"gp_lambda": 10.0}  # the formula's own
+    paper = ToyConfig(objective="wasserstein_gp", gp_lambda=10.0, beta1=0.0)
+    assert paper.build_objective().params == {"gp_lambda": 10.0}
+    assert (paper.resolved().beta1, paper.resolved().gp_lambda) == (0.0, 10.0)
     wc = ToyConfig(objective="wasserstein_clip", k_steps=2, lr=1e-3).resolved()
     assert (wc.k_steps, wc.optimizer, wc.lr, wc.clip) == (2, "rmsprop", 1e-3, 0.01)
     ns = ToyConfig().resolved()
@@ -181,3 +185,27 @@ def test_bad_family_settings_are_one_line_errors(argv, flag, capsys, tmp_path):
 def test_check_config_accepts_every_objective():
     for name in OBJECTIVES:
         check_config(ToyConfig(objective=name))
+
+
+def _linear_critic_loss(slope: float, gp_lambda: float) -> float:
+    """WGAN-GP critic loss of f(x) = s x with p_g = delta_0 and p_data = delta_2 (float64)."""
+    D = torch.nn.Linear(1, 1, dtype=torch.float64)
+    with torch.no_grad():
+        D.weight.fill_(slope)
+        D.bias.zero_()
+    fake = torch.zeros(8, 1, dtype=torch.float64)
+    real = fake + 2.0
+    obj = get_objective("wasserstein_gp").with_params(gp_lambda=gp_lambda)
+    rng = torch.Generator().manual_seed(0)
+    loss = obj.discriminator_loss(D(real), D(fake)) + obj.discriminator_penalty(D, real, fake, rng)
+    return loss.item()
+
+
+def test_gradient_penalty_wrong_sign_minimum_in_1d_needs_a_large_lambda():
+    # L(s) = -2 s + lambda (|s| - 1)^2: the minimum is s = 1 + 1/lambda; for lambda > 1 there is
+    # a second, local one at s = -(1 - 1/lambda), the wrong sign (wasserstein_gp's docstring)
+    for s in (-0.9 - 1e-3, -0.9 + 1e-3):  # lambda 10: the loss rises on both sides of -0.9
+        assert _linear_critic_loss(s, 10.0) > _linear_critic_loss(-0.9, 10.0)
+    torch.testing.assert_close(_linear_critic_loss(1.1, 10.0), -2.2 + 10.0 * 0.01)
+    losses = [_linear_critic_loss(s, 0.1) for s in np.linspace(-3.0, 0.0, 31)]
+    assert all(a > b for a, b in zip(losses, losses[1:], strict=False))  # lambda 0.1: no trap

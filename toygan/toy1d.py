@@ -48,13 +48,13 @@ class ToyConfig(DictConfig):
     k_steps: int | None = None  # D updates per G update, k (n_critic); None: 1, wasserstein 5
     batch_size: int = 512  # minibatch size m, for real and for noise (large: mode balance)
     optimizer: str | None = None  # adam | sgd | rmsprop; None: adam, wasserstein_clip rmsprop
-    lr: float | None = None  # learning rate of both networks; None: 1e-3 (wasserstein: see docs)
+    lr: float | None = None  # learning rate of both networks; None: 1e-3 (wasserstein_clip 5e-5)
     d_lr_scale: float = 1.0  # D's learning rate = lr x d_lr_scale (D's advantage; 1: same as G)
     lr_decay: str = "linear"  # none | linear: both learning rates fall linearly to 0 at the end
-    beta1: float | None = None  # Adam beta1; None: 0.5, wasserstein_gp 0
+    beta1: float | None = None  # Adam beta1; None: 0.5
     beta2: float | None = None  # Adam beta2; None: 0.999, wasserstein_gp 0.9
     momentum: float = 0.9  # SGD momentum
-    gp_lambda: float | None = None  # wasserstein_gp penalty weight lambda; None: 10
+    gp_lambda: float | None = None  # wasserstein_gp penalty weight; None: 0.1 (paper: 10)
     clip: float | None = None  # wasserstein_clip weight bound c; None: 0.01
     seed: int = 0  # seeds every random draw of the run (one torch.Generator)
     device: str = "auto"  # auto | cpu | cuda
