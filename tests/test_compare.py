@@ -119,7 +119,8 @@ def test_objectives_with_their_own_defaults_keep_them_unless_set():
     hinge = objective_config(cfg, "hinge")  # the GAN losses' defaults: the comparison's settings
     assert (hinge.optimizer, hinge.lr, hinge.k_steps) == ("sgd", 1e-2, 1)
     w = objective_config(cfg, "wasserstein_gp")
-    assert (w.k_steps, w.optimizer, w.lr, w.beta1, w.beta2) == (5, "adam", 1e-4, 0.0, 0.9)
+    assert w.build_objective().params["gp_lambda"] == 0.1  # the 1D default (paper: 10)
+    assert (w.k_steps, w.optimizer, w.lr, w.beta1, w.beta2) == (5, "adam", 1e-3, 0.5, 0.9)
     w = objective_config(cfg, "wasserstein_gp", explicit={"lr"})
     assert (w.lr, w.k_steps) == (1e-2, 5)
     assert explicit_settings(["--lr", "1", "--k-steps=2", "--seeds", "3"]) == {"lr", "k_steps"}
