@@ -106,14 +106,19 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"cannot write {type(obj).__name__} to JSON")
 
 
-def write_csv(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> Path:
-    rows = list(rows)
+def _csv_text(rows: list[Mapping[str, Any]], header: bool = True) -> str:
+    """``rows`` as CSV text (columns from the first row), with or without the header line."""
     buf = io.StringIO()
     if rows:
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
+        if header:
+            writer.writeheader()
         writer.writerows(rows)
-    return write_text(path, buf.getvalue())
+    return buf.getvalue()
+
+
+def write_csv(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> Path:
+    return write_text(path, _csv_text(list(rows)))
 
 
 def save_npy(path: str | Path, array: np.ndarray) -> Path:
@@ -223,12 +228,7 @@ class CsvLog:
         if not rows:
             return
         new = not self.path.exists() or self.path.stat().st_size == 0
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
         with open(self.path, "a") as f:
-            f.write(buf.getvalue())
+            f.write(_csv_text(rows, header=new))
             f.flush()
             os.fsync(f.fileno())

@@ -23,7 +23,6 @@ running run, the kind of run, a message and the time). The rules:
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import time
@@ -69,10 +68,7 @@ def read_status(out: str | Path) -> dict[str, Any] | None:
     path = Path(out) / STATUS
     if not path.exists():
         return None
-    try:
-        status = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise FileError(path, f"unreadable ({err.__class__.__name__})") from None
+    status = io.read_json(path)  # FileError naming status.json if it is malformed
     if not isinstance(status, dict) or status.get("state") not in STATES:
         raise FileError(path, f"not a toygan status file (state must be one of {list(STATES)})")
     return status
