@@ -228,3 +228,44 @@ def test_k_steps_with_simultaneous_preset_is_one_line(tmp_path, capsys):
     assert "--k-steps: goodfellow2014 updates D and G simultaneously" in usage_error(
         main, args, capsys
     )
+
+
+@pytest.mark.parametrize(
+    "change, fields",
+    [
+        ("alternating", {"update": "alternating"}),
+        ("gaussian-noise", {"noise": "gaussian"}),
+        ("full-d-loss", {"d_loss_scale": 1.0}),
+        ("zero-output-bias", {"marginal_bias": False}),
+        ("torch-init", {"init": "torch", "marginal_bias": False}),
+    ],
+)
+def test_each_ablation_changes_exactly_what_its_name_says(change, fields):
+    base, ablated = (
+        presets.get_preset("goodfellow2014"),
+        presets.get_preset(f"goodfellow2014:{change}"),
+    )
+    differ = {
+        k: getattr(ablated, k)
+        for k in base.__dataclass_fields__
+        if k != "name" and getattr(ablated, k) != getattr(base, k)
+    }
+    assert differ == fields
+    assert f"goodfellow2014:{change}" not in presets.PRESETS  # never a pretrained/hub name
+
+
+def test_ablated_inits_build_what_they_say():
+    images = torch.rand(50, 784, generator=torch.Generator().manual_seed(0))
+    built = {}
+    for name in ("goodfellow2014", "goodfellow2014:zero-output-bias", "goodfellow2014:torch-init"):
+        torch.manual_seed(0)
+        built[name] = presets.build_models(
+            name, images=images, generator=torch.Generator().manual_seed(1)
+        )
+    out_bias = {k: G.net.layers[-1].bias for k, (G, _) in built.items()}
+    torch.testing.assert_close(out_bias["goodfellow2014"], presets.marginal_logits(images).float())
+    assert not out_bias["goodfellow2014:zero-output-bias"].any()
+    w = {k: G.net.layers[0].weight for k, (G, _) in built.items()}
+    torch.testing.assert_close(w["goodfellow2014"], w["goodfellow2014:zero-output-bias"])
+    assert w["goodfellow2014"].abs().max() <= presets.G_IRANGE
+    assert w["goodfellow2014:torch-init"].abs().max() > presets.G_IRANGE  # PyTorch's 1/sqrt(100)

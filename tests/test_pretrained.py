@@ -1,13 +1,21 @@
 """Pretrained generators: safetensors round trip (float16), generate(n, seed), bad files."""
 
+import json
+import os
+from pathlib import Path
+
 import pytest
 import torch
 from safetensors.torch import save_file
 
 import toygan
 from toygan import presets
-from toygan.hub import export, pretrained
-from toygan.io import FileError
+from toygan.evaluate import main as evaluate_main
+from toygan.hub import PretrainedGenerator, export, pretrained
+from toygan.hub import main as hub_main
+from toygan.io import FileError, save_torch
+from toygan.mnist import load_mnist, to_pixels
+from toygan.parzen import parzen_log_likelihood
 
 
 @pytest.mark.parametrize("name", ["goodfellow2014", "modern"])
@@ -39,3 +47,92 @@ def test_missing_corrupt_and_wrong_weights_name_the_file(tmp_path):
         pretrained("modern", weights_dir=tmp_path)
     with pytest.raises(ValueError, match="unknown preset"):
         pretrained("nope", weights_dir=tmp_path)
+
+
+REAL = Path(os.environ.get("TOYGAN_MNIST_DIR", Path(__file__).parents[1] / "../shared/data/mnist"))
+
+
+@pytest.mark.parametrize("name", ["goodfellow2014", "modern"])
+def test_shipped_weights_load_offline_with_their_provenance(name):
+    model = toygan.pretrained(name)  # from the package's weights/, no network
+    meta = model.metadata
+    assert meta["preset"] == name and meta["dtype"] == "float16"
+    assert int(meta["epoch"]) > 0 and float(meta["valid_ll"]) == pytest.approx(
+        float(meta["valid_ll"])
+    )
+    x = model.generate(64, seed=0)
+    assert x.shape == (64, 784) and 0.0 <= x.min() and x.max() <= 1.0
+
+
+@pytest.mark.skipif(not (REAL / "t10k-images-idx3-ubyte.gz").exists(), reason="no MNIST files")
+def test_shipped_goodfellow2014_is_a_trained_generator():
+    """The Parzen log-likelihood (sigma of the shipped weights) of 500 test images under 2,000
+    samples: a trained G scores far above an untrained one of the same preset (about -460)."""
+    test8 = load_mnist("test", REAL, download_missing=False)[:500]
+    test = to_pixels(test8, (0.0, 1.0), "cpu")  # (500, 784)
+    shipped = toygan.pretrained("goodfellow2014")
+    sigma = float(shipped.metadata["sigma"])
+    untrained = PretrainedGenerator("goodfellow2014").eval()
+    ll = {
+        name: parzen_log_likelihood(test, G.generate(2000, seed=1), [sigma]).mean().item()
+        for name, G in (("shipped", shipped), ("untrained", untrained))
+    }
+    assert ll["shipped"] > 100.0 > ll["untrained"] + 300.0, ll
+
+
+def _run_with_best(tmp_path, generator, preset="goodfellow2014"):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"dataset": "mnist", "preset": preset, "seed": 3}))
+    save_torch(run / "best.pt", {"generator": generator, "epoch": 12, "valid_ll": 7.5})
+    return run
+
+
+def test_export_cli_writes_weights_with_the_runs_provenance(tmp_path, capsys):
+    G, _ = presets.build_models("goodfellow2014")
+    run = _run_with_best(tmp_path, G.state_dict())
+    assert hub_main([str(run), "--out", str(tmp_path / "w")]) == 0
+    model = toygan.pretrained("goodfellow2014", weights_dir=tmp_path / "w")
+    assert model.metadata["epoch"] == "12" and model.metadata["seed"] == "3"
+    assert model.metadata["source"] == "best.pt"
+
+
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        ("no_config", "has no config.json"),
+        ("ablation", "not a run of a preset"),
+        ("no_generator", "holds no generator"),
+        ("pickle", "could run code"),
+    ],
+)
+def test_export_cli_refuses_bad_runs_in_one_line(tmp_path, capsys, setup, message):
+    G, _ = presets.build_models("goodfellow2014")
+    run = _run_with_best(
+        tmp_path,
+        G.state_dict(),
+        "goodfellow2014:alternating" if setup == "ablation" else "goodfellow2014",
+    )
+    if setup == "no_config":
+        (run / "config.json").unlink()
+    elif setup == "no_generator":
+        save_torch(run / "best.pt", {"epoch": 1})
+    elif setup == "pickle":
+        torch.save({"generator": G.state_dict(), "evil": Evil()}, run / "best.pt")
+    assert hub_main([str(run), "--out", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and not (tmp_path / "w").exists()
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > /dev/null",))
+
+
+def test_evaluate_pretrained_refuses_unknown_names_and_missing_run_dir(tmp_path, capsys):
+    assert evaluate_main(["--pretrained", "nope", str(tmp_path / "x")]) == 2
+    assert "--pretrained" in capsys.readouterr().err
+    assert evaluate_main([]) == 2
+    assert "--pretrained NAME" in capsys.readouterr().err
+    assert evaluate_main(["--pretrained", "modern", "--n-samples", "1", str(tmp_path / "y")]) == 2
+    assert "--n-samples" in capsys.readouterr().err

@@ -36,6 +36,7 @@ from toygan.cli import (
     run_cli,
 )
 from toygan.engine import resolve_device
+from toygan.hub import pretrained
 from toygan.mnist import MnistError, load_mnist, to_pixels
 from toygan.mnist_run import MnistConfig
 from toygan.parzen import (  # noqa: F401 (re-exported: the evaluation API)
@@ -251,16 +252,51 @@ class EvalConfig:
     data_dir: str = ""  # folder of the IDX files ('': the run's own --data-dir)
     device: str = "auto"  # auto | cpu | cuda
     cache_dir: str = ""  # where the classifier is cached ('': $TOYGAN_CACHE or ~/.cache/toygan)
+    pretrained: str = ""  # evaluate toygan.pretrained(NAME): its samples go to RUN_DIR first
+    n_samples: int = 10000  # samples drawn from --pretrained (the paper's 10,000)
+    seed: int = 0  # noise seed of the --pretrained samples
+
+
+def pretrained_run(name: str, run_dir: Path, data_dir: str, n: int, seed: int) -> Path:
+    """Make ``run_dir`` an evaluable run of the shipped generator ``name``: ``n`` samples drawn
+    with ``seed`` (samples.npy, (n, 784) in [0, 1]) and the config of the run it came from."""
+    G = pretrained(name)
+    cfg = MnistConfig(preset=name, data_dir=data_dir, split="train", seed=seed, n_samples=n)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    io.save_npy(run_dir / "samples.npy", G.generate(n, seed).numpy())
+    io.write_json(run_dir / "config.json", cfg.__dict__ | {"weights": G.metadata})
+    return run_dir
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="toygan.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir", help="a finished MNIST run directory")
+    parser.add_argument(
+        "run_dir",
+        nargs="?",
+        default="",
+        help="a finished MNIST run directory (with --pretrained: where its samples go; default "
+        "runs/pretrained-NAME)",
+    )
     add_dataclass_arguments(parser, EvalConfig, choices={"device": ["auto", "cpu", "cuda"]})
     ns = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
     def body() -> int:
-        run = Path(ns.run_dir)
+        if ns.pretrained:
+            if ns.n_samples < 2:
+                raise UsageError("--n-samples", f"must be at least 2, got {ns.n_samples}")
+            try:
+                run = pretrained_run(
+                    ns.pretrained,
+                    Path(ns.run_dir or f"runs/pretrained-{ns.pretrained}"),
+                    ns.data_dir,
+                    ns.n_samples,
+                    ns.seed,
+                )
+            except ValueError as err:
+                raise UsageError("--pretrained", str(err)) from None
+        elif not ns.run_dir:
+            raise UsageError("run_dir", "give a run directory, or --pretrained NAME")
+        run = Path(ns.run_dir) if not ns.pretrained else run
         if not (run / "samples.npy").exists() or not (run / "config.json").exists():
             raise UsageError("run_dir", f"{run} has no samples.npy and config.json")
         cache = Path(ns.cache_dir) if ns.cache_dir else clf.default_cache_dir()

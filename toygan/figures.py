@@ -26,6 +26,18 @@ def gan1d(out: Path) -> list[Path]:
     return paths
 
 
+def table1(out: Path) -> list[Path]:
+    """Validation Parzen over epochs of the committed Table 1 runs (``figures/table1/*.csv``,
+    copies of the runs' parzen.csv) and sample grids of the shipped generators."""
+    from toygan import plots_mnist
+
+    curves = plots_mnist.read_parzen_curves(Path(__file__).parents[1] / "figures" / "table1")
+    paths = [plots_mnist.save_parzen_curves(curves, out / "table1_parzen.png")]
+    for name in ("goodfellow2014", "modern"):
+        paths.append(plots_mnist.save_pretrained_grid(name, out / f"pretrained_{name}.png"))
+    return paths
+
+
 def _module_figures(module: str) -> Callable[[Path], list[Path]]:
     return lambda out: importlib.import_module(module).write_figures(out)
 
@@ -34,6 +46,7 @@ MAKERS: dict[str, Callable[[Path], list[Path]]] = {
     "1d": gan1d,
     "theory": _module_figures("toygan.plots_theory"),
     "compare": _module_figures("toygan.plots_compare"),
+    "table1": table1,
 }
 
 

@@ -7,11 +7,13 @@ epoch, validation Parzen log-likelihood). Weights are stored in float16 when tha
 Parzen number by at most 0.5 nats (checked by ``export``'s caller) and loaded as float32.
 
 ``export(best_pt, name)`` writes such a file from a run's ``best.pt`` (``toygan.mnist_monitor``)
-or ``checkpoint.pt``.
+or ``checkpoint.pt``; from the shell: ``python -m toygan.hub RUN_DIR [--dtype float16]`` (the
+name is the run's preset).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from toygan import presets
+from toygan import io, presets
+from toygan.cli import OneLineParser, UsageError, run_cli
 from toygan.io import FileError
 from toygan.mnist import OUTPUT_RANGES
 
@@ -95,3 +98,44 @@ def export(
     meta |= {k: str(v) for k, v in (metadata or {}).items()}
     save_file(tensors, str(path), metadata=meta)
     return path
+
+
+def export_run(run_dir: str | Path, dtype: torch.dtype, out: str | Path | None = None) -> Path:
+    """Export G of ``run_dir``'s ``best.pt`` (else its ``checkpoint.pt``) as its preset's
+    pretrained weights, with the run's seed, epoch and validation Parzen as metadata."""
+    run_dir = Path(run_dir)
+    cfg = io.read_json(run_dir / "config.json")
+    if not isinstance(cfg, dict) or cfg.get("preset") not in presets.PRESETS:
+        raise FileError(
+            run_dir / "config.json", f"not a run of a preset ({sorted(presets.PRESETS)})"
+        )
+    path = run_dir / "best.pt"
+    path = path if path.exists() else run_dir / "checkpoint.pt"
+    state = io.load_checkpoint(path)
+    if not isinstance(state.get("generator"), dict):
+        raise FileError(path, "holds no generator weights")
+    meta = {k: state[k] for k in ("epoch", "sigma", "valid_ll", "valid") if k in state}
+    meta |= {"seed": cfg.get("seed"), "device": cfg.get("device"), "source": path.name}
+    return export(state["generator"], cfg["preset"], out, dtype, meta)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m toygan.hub RUN_DIR [--dtype float16|float32] [--out DIR]``."""
+    parser = OneLineParser(prog="toygan.hub", description="export a run's G as pretrained weights")
+    parser.add_argument("run_dir", help="an MNIST run directory with best.pt or checkpoint.pt")
+    parser.add_argument("--dtype", choices=["float16", "float32"], default="float16")
+    parser.add_argument("--out", default="", help="folder ('': the package's weights/)")
+    ns = parser.parse_args(sys.argv[1:] if argv is None else argv)
+
+    def body() -> int:
+        if not (Path(ns.run_dir) / "config.json").is_file():
+            raise UsageError("run_dir", f"{ns.run_dir} has no config.json")
+        path = export_run(ns.run_dir, getattr(torch, ns.dtype), ns.out or None)
+        print(f"saved {path}")
+        return 0
+
+    return run_cli("toygan.hub", body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

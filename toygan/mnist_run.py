@@ -82,7 +82,13 @@ RESUMABLE = {"epochs", "device", "data_dir", "download", "progress", "resume", "
 def validate(cfg: MnistConfig) -> None:
     """One ``UsageError`` per bad value (the CLI turns it into one line and exit 2)."""
     require(cfg.dataset == "mnist", "dataset", f"this entry point trains mnist, not {cfg.dataset}")
-    require(cfg.preset in presets.PRESETS, "preset", f"choose from {sorted(presets.PRESETS)}")
+    known = presets.PRESETS | presets.ABLATIONS
+    require(
+        cfg.preset in known,
+        "preset",
+        f"choose from {sorted(presets.PRESETS)} (or an ablation: "
+        f"{', '.join(sorted(presets.ABLATIONS))})",
+    )
     require(cfg.objective in OBJECTIVES, "objective", f"choose from {sorted(OBJECTIVES)}")
     require(cfg.split in ("train", "test"), "split", "choose from ['train', 'test']")
     require(cfg.limit >= 0, "limit", f"must be >= 0, got {cfg.limit}")
@@ -347,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         MnistConfig,
         choices={
             "dataset": ["mnist"],
-            "preset": sorted(presets.PRESETS),
+            "preset": sorted(presets.PRESETS | presets.ABLATIONS),
             "objective": sorted(OBJECTIVES),
             "split": ["train", "test"],
             "device": ["auto", "cpu", "cuda"],

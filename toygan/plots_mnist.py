@@ -166,3 +166,68 @@ def write_figures(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
         made.append(save_figure(fig, out_dir / "mnist_digits.png"))
         plt.close(fig)
     return made
+
+
+def read_parzen_curves(folder: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{run label: (epochs, validation Parzen LL)} from the ``<label>.csv`` copies of runs'
+    ``parzen.csv`` in ``folder`` (columns epoch, sigma, valid_ll, seconds)."""
+    curves = {}
+    for path in sorted(Path(folder).glob("*.csv")):
+        rows = np.genfromtxt(path, delimiter=",", names=True, ndmin=1)
+        curves[path.stem] = (rows["epoch"].astype(int), rows["valid_ll"].astype(float))
+    return curves
+
+
+def save_parzen_curves(
+    curves: dict[str, tuple[np.ndarray, np.ndarray]],
+    path: str | Path,
+    paper: tuple[float, float] = (225.0, 2.0),
+    goal: float = 221.0,
+) -> Path:
+    """Validation Parzen LL over epochs: the faithful runs (labels ``goodfellow2014_seed*``)
+    left, the one-change ablations (``ablation_<change>_seed*``: preset
+    ``goodfellow2014:<change>``) right, beside the
+    paper's test number ± s.e. and the goal. Curves below -50 (runs that never learn) are
+    clipped to the axis with their final value in the legend."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    faithful = {k: v for k, v in curves.items() if k.startswith("goodfellow2014_")}
+    ablated = {k: v for k, v in curves.items() if k.startswith("ablation_")}
+    lo = -50.0
+    for ax, group, title in (
+        (axes[0], faithful, "goodfellow2014, the released code (3 seeds)"),
+        (axes[1], ablated, "one change from the released code each (seed 0)"),
+    ):
+        if ax is axes[1] and faithful:
+            epochs, ll = next(iter(faithful.values()))
+            ax.plot(epochs, ll, color="k", lw=2.2, label="released code, seed 0")
+        for label, (epochs, ll) in group.items():
+            name = label.removeprefix("ablation_").rsplit("_seed", 1)
+            text = f"seed {name[1]}" if ax is axes[0] else name[0]
+            style = {"lw": 1.4}
+            if ll.max() < lo:  # drawn on the axis floor, grey and dotted
+                text += f" (never learns: {ll[-1]:.0f}, at the floor)"
+                style = {"lw": 2.5, "color": "0.45", "ls": ":"}
+            ax.plot(epochs, np.maximum(ll, lo), label=text, **style)
+        ax.axhspan(paper[0] - paper[1], paper[0] + paper[1], color="tab:red", alpha=0.15)
+        ax.axhline(
+            paper[0], color="tab:red", lw=1, label=f"paper, test: {paper[0]:g} ± {paper[1]:g}"
+        )
+        ax.axhline(goal, color="tab:red", lw=1, ls="--", label=f"goal {goal:g}")
+        ax.set(title=title, xlabel="epoch (50,000 images each)", ylim=(lo, paper[0] + 15))
+        ax.legend(fontsize=8, loc="lower right")
+    axes[0].set_ylabel("validation Parzen log-likelihood (nats)")
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+    return Path(path)
+
+
+def save_pretrained_grid(name: str, path: str | Path, n: int = 100, seed: int = 0) -> Path:
+    """A 10-column grid of ``n`` samples of ``toygan.pretrained(name)`` drawn with ``seed``,
+    titled with the weights' epoch and validation Parzen."""
+    from toygan.hub import pretrained  # the hub builds models; plots import it only here
+
+    G = pretrained(name)
+    meta = G.metadata
+    title = f"toygan.pretrained({name!r}), epoch {meta.get('epoch', '?')}"
+    return save_grid(G.generate(n, seed).numpy(), path, title)

@@ -157,6 +157,8 @@ class Preset:
     init: str = "torch"  # torch: PyTorch's default | goodfellow2014: irange uniforms, see above
     update: str = "alternating"  # alternating (Algorithm 1) | simultaneous (the 2014 code)
     d_loss_scale: float = 1.0  # L_D multiplier: 0.5 in the 2014 code's d_obj
+    networks: str = "mlp"  # mlp: LeakyReLU MLPs | maxout2014: the 2014 code's G and maxout D
+    marginal_bias: bool = False  # G's output bias = logit of the pixel marginals (2014 init)
 
 
 PRESETS = {
@@ -171,8 +173,24 @@ PRESETS = {
         init="goodfellow2014",
         update="simultaneous",
         d_loss_scale=0.5,
+        networks="maxout2014",
+        marginal_bias=True,
     ),
     "modern": Preset("modern", 16, 100, 5e-4, "adam", "tanh"),
+}
+# The Table 1 ablation: goodfellow2014 with exactly one thing changed back to what a reader of the
+# paper's text (or PyTorch's defaults) would do; named for that one change.
+ABLATIONS = {
+    f"goodfellow2014:{change}": replace(
+        PRESETS["goodfellow2014"], name=f"goodfellow2014:{change}", **kw
+    )
+    for change, kw in {
+        "alternating": {"update": "alternating"},  # Algorithm 1's order instead of the code's
+        "gaussian-noise": {"noise": "gaussian"},  # the older mnist.yaml's N(0, I) noise
+        "full-d-loss": {"d_loss_scale": 1.0},  # the paper's L_D, not the code's 1/2 L_D
+        "zero-output-bias": {"marginal_bias": False},  # irange init, output bias 0
+        "torch-init": {"init": "torch", "marginal_bias": False},  # PyTorch's default init
+    }.items()
 }
 G_IRANGE, D_IRANGE = 0.05, 0.005  # mnist.yaml: weights U(-irange, irange)
 MARGINAL_CLIP = 1e-7  # init_sigmoid_bias_from_marginals clips pixel means to [1e-7, 1 - 1e-7]
@@ -250,8 +268,9 @@ def goodfellow_init_(
 
 
 def get_preset(name: str) -> Preset:
+    """The preset (or ablation of ``goodfellow2014``) called ``name``."""
     try:
-        return PRESETS[name]
+        return (PRESETS | ABLATIONS)[name]
     except KeyError:
         raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}") from None
 
@@ -266,10 +285,12 @@ def build_models(
     ``goodfellow2014`` init: ``goodfellow_init_`` with the training ``images`` (N, 784) in
     [0, 1] and ``generator`` (a CPU ``torch.Generator``; None: the global RNG)."""
     p = get_preset(name)
-    if name == "goodfellow2014":
+    if p.networks == "maxout2014":
         G = Generator(p.noise_dim, IMAGE_DIM, 1200, 2, "relu", p.output)
         D: nn.Module = MaxoutDiscriminator()
-        goodfellow_init_(G, D, None if images is None else images.cpu(), generator)
+        if p.init == "goodfellow2014":
+            marginals = images.cpu() if images is not None and p.marginal_bias else None
+            goodfellow_init_(G, D, marginals, generator)
     else:
         G = Generator(p.noise_dim, IMAGE_DIM, [256, 512, 1024], 0, "leaky_relu", p.output)
         D = Discriminator(IMAGE_DIM, [1024, 512, 256], 0, "leaky_relu", dropout=0.3)
