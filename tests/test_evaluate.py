@@ -100,6 +100,8 @@ def test_evaluate_cli_on_tiny_run(tmp_path, capsys):
     for key in ("parzen_ll", "parzen_se", "parzen_sigma", "frechet_distance", "digit_kl"):
         assert np.isfinite(r[key])
     assert r["frechet_distance_real"] < r["frechet_distance"] and r["digits_covered"] >= 0
+    assert r["parzen_ll_real"] > r["parzen_ll"] + 100  # real images as samples: the ceiling
+    assert r["parzen"]["real"]["about"].startswith("the same protocol with the first 300 of")
     nn = r["nearest_train"]  # uniform noise is far from every digit, test images are not
     assert nn["median_sample"] > 2 * nn["median_test"] and nn["share_closer_than_test_p1"] == 0
     assert r["classifier"]["test_accuracy"] > 0.8  # a real classifier, trained once

@@ -57,7 +57,7 @@ def test_shipped_weights_load_offline_with_their_provenance(name):
     model = toygan.pretrained(name)  # from the package's weights/, no network
     meta = model.metadata
     assert meta["preset"] == name and meta["dtype"] == "float16"
-    assert int(meta["epoch"]) > 0 and float(meta["valid_ll"]) == pytest.approx(
+    assert int(meta["epoch"]) > 0 and meta["source"] in ("best.pt", "checkpoint.pt")
         float(meta["valid_ll"])
     )
     x = model.generate(64, seed=0)

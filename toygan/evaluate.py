@@ -169,12 +169,17 @@ def evaluate_run(
     fd, fd_real = frechet_distance(f_fake, f_test), frechet_distance(f_train, f_ref)
     accuracy = round(float((p_test == test_labels).mean()), 4)
     copies = copy_check(samples, test, train_x)
+    # the same protocol with real images as the "samples": the ceiling a perfect G approaches
+    n_real = min(n, len(train_x))
+    real = parzen_evaluate(train_x[:n_real], valid, test)
     result = {
         "run": str(run_dir),
         "note": note,
         "parzen_ll": parzen["test_ll"],
         "parzen_se": parzen["test_ll_se"],
         "parzen_sigma": parzen["sigma"],
+        "parzen_ll_real": real["test_ll"],
+        "parzen_se_real": real["test_ll_se"],
         "frechet_distance": fd,
         "frechet_distance_real": fd_real,
         "classifier_test_accuracy": accuracy,
@@ -187,6 +192,10 @@ def evaluate_run(
             "protocol": f"sigma chosen on {valid_name} ({len(valid)} images) "
             f"from logspace(-1, 0, 10); LL mean ± s.e. (std ddof 0, as parzen_ll.py) over "
             f"{test_name} ({len(test)} images) with {n} generator samples",
+            "real": {
+                **real,
+                "about": f"the same protocol with the first {n_real} of {train_name} as samples",
+            },
         },
         "classifier": {
             "path": str(path),
@@ -228,7 +237,8 @@ def format_report(r: dict[str, Any]) -> str:
             f"note: {r['note']}",
             f"Parzen log-likelihood on {r['splits']['test']} ({c['test']} images, "
             f"{c['generated']} samples, sigma={p['sigma']:.3f} chosen on {r['splits']['valid']} "
-            f"({c['valid']})): {p['test_ll']:.1f} ± {p['test_ll_se']:.1f}",
+            f"({c['valid']})): {p['test_ll']:.1f} ± {p['test_ll_se']:.1f} (real images as "
+            f"samples: {r['parzen_ll_real']:.1f} ± {r['parzen_se_real']:.1f})",
             f"classifier FD ({c['generated']} generated vs {r['splits']['test']} ({c['test']})): "
             f"{r['fd']['generated_vs_test']:.2f} (real vs real reference: "
             f"{r['fd']['train_vs_test']:.2f}, {r['fd']['about'].split('reference: ')[1]})",

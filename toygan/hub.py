@@ -100,9 +100,12 @@ def export(
     return path
 
 
-def export_run(run_dir: str | Path, dtype: torch.dtype, out: str | Path | None = None) -> Path:
-    """Export G of ``run_dir``'s ``best.pt`` (else its ``checkpoint.pt``) as its preset's
-    pretrained weights, with the run's seed, epoch and validation Parzen as metadata."""
+def export_run(
+    run_dir: str | Path, dtype: torch.dtype, out: str | Path | None = None, source: str = "best"
+) -> Path:
+    """Export G of ``run_dir`` as its preset's pretrained weights: ``source`` "best" (the
+    ``best.pt`` of the validation Parzen, else the last checkpoint) or "last"
+    (``checkpoint.pt``), with the run's seed, epoch and validation Parzen as metadata."""
     run_dir = Path(run_dir)
     cfg = io.read_json(run_dir / "config.json")
     if not isinstance(cfg, dict) or cfg.get("preset") not in presets.PRESETS:
@@ -110,13 +113,14 @@ def export_run(run_dir: str | Path, dtype: torch.dtype, out: str | Path | None =
             run_dir / "config.json", f"not a run of a preset ({sorted(presets.PRESETS)})"
         )
     path = run_dir / "best.pt"
-    path = path if path.exists() else run_dir / "checkpoint.pt"
+    path = path if path.exists() and source == "best" else run_dir / "checkpoint.pt"
     state = io.load_checkpoint(path)
-    if not isinstance(state.get("generator"), dict):
+    generator = state.get("generator", (state.get("trainer") or {}).get("generator"))
+    if not isinstance(generator, dict):  # best.pt: "generator"; checkpoint.pt: the trainer's
         raise FileError(path, "holds no generator weights")
     meta = {k: state[k] for k in ("epoch", "sigma", "valid_ll", "valid") if k in state}
     meta |= {"seed": cfg.get("seed"), "device": cfg.get("device"), "source": path.name}
-    return export(state["generator"], cfg["preset"], out, dtype, meta)
+    return export(generator, cfg["preset"], out, dtype, meta)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,12 +129,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_dir", help="an MNIST run directory with best.pt or checkpoint.pt")
     parser.add_argument("--dtype", choices=["float16", "float32"], default="float16")
     parser.add_argument("--out", default="", help="folder ('': the package's weights/)")
+    parser.add_argument(
+        "--source",
+        choices=["best", "last"],
+        default="best",
+        help="best.pt (best validation Parzen) or the last checkpoint.pt",
+    )
     ns = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
     def body() -> int:
         if not (Path(ns.run_dir) / "config.json").is_file():
             raise UsageError("run_dir", f"{ns.run_dir} has no config.json")
-        path = export_run(ns.run_dir, getattr(torch, ns.dtype), ns.out or None)
+        path = export_run(ns.run_dir, getattr(torch, ns.dtype), ns.out or None, ns.source)
         print(f"saved {path}")
         return 0
 
