@@ -13,7 +13,10 @@ softplus losses, the MLPs' analytic backward passes (no gradients for D's weight
 step), large layers as (W x^T + b)^T, reused gradient buffers, LeanAdam, statistics read every
 100 steps.
 
-    python benchmarks/bench_mnist.py --data-dir ../shared/data/mnist --split test --limit 9000
+Each batch size is its own pair of loops; the default measures the ``modern`` preset's batch (16),
+the seed code's (64) and the ``goodfellow2014`` preset's (100) on the paper's train[0:50000].
+
+    python benchmarks/bench_mnist.py --data-dir ../shared/data/mnist
 """
 
 from __future__ import annotations
@@ -91,19 +94,11 @@ def sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", default="", help="folder of the IDX files (default: cache)")
-    p.add_argument("--split", default="test", choices=["train", "test"], help="default: test")
-    p.add_argument("--limit", type=int, default=9000, help="first N images (default: 9000)")
-    p.add_argument("--batch-size", type=int, default=0, help="0: the modern preset's (16)")
-    p.add_argument("--steps", type=int, default=30, help="iterations per timed block")
-    p.add_argument("--repeats", type=int, default=5, help="alternating timed blocks per loop")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    args = p.parse_args(argv)
+def measure(args, batch_size: int) -> float:
+    """Print one batch size's comparison; return toygan's images/s over the seed loop's."""
     cfg = MnistConfig(
         split=args.split, limit=args.limit, data_dir=args.data_dir, device=args.device,
-        batch_size=args.batch_size, progress=False,
+        batch_size=batch_size, progress=False,
     )  # fmt: skip
     device = resolve_device(args.device)
     trainer, _ = build_trainer(cfg)
@@ -142,8 +137,27 @@ def main(argv: list[str] | None = None) -> int:
             f"{k:>10}: {v:8.1f} images/s (best block; blocks {walls} s), "
             f"{cpu_ms[k]:.2f} ms CPU time per image (median)"
         )
-    print(f"ratio toygan / seed-style: {ips['toygan'] / ips['seed-style']:.2f}x images/s, ", end="")
+    ratio = ips["toygan"] / ips["seed-style"]
+    print(f"ratio toygan / seed-style: {ratio:.2f}x images/s, ", end="")
     print(f"{cpu_ms['seed-style'] / cpu_ms['toygan']:.2f}x CPU time per image")
+    return ratio
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", default="", help="folder of the IDX files (default: cache)")
+    p.add_argument("--split", default="train", choices=["train", "test"], help="default: train")
+    p.add_argument("--limit", type=int, default=0, help="first N images (0: train[0:50000])")
+    p.add_argument(
+        "--batch-size", type=int, nargs="+", default=[16, 64, 100],
+        help="batch sizes, each measured on its own (default: 16 64 100)",
+    )  # fmt: skip
+    p.add_argument("--steps", type=int, default=30, help="iterations per timed block")
+    p.add_argument("--repeats", type=int, default=5, help="alternating timed blocks per loop")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    args = p.parse_args(argv)
+    ratios = {m: measure(args, m) for m in args.batch_size}
+    print("summary: " + ", ".join(f"batch {m}: {r:.2f}x" for m, r in ratios.items()))
     return 0
 
 
