@@ -178,3 +178,25 @@ def test_python_m_evaluate_has_no_runpy_warning(tmp_path):
     )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert "RuntimeWarning" not in proc.stderr
+
+
+@pytest.mark.skipif(
+    not (REAL / "train-images-idx3-ubyte.gz").exists(), reason="no MNIST training files"
+)
+def test_evaluate_uses_the_papers_splits_for_a_train_run(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    cfg = {"dataset": "mnist", "split": "train", "limit": 300, "data_dir": str(REAL)}
+    (run / "config.json").write_text(json.dumps(cfg | {"download": False}))
+    np.save(run / "samples.npy", np.random.default_rng(1).random((200, 784), dtype=np.float32))
+    args = [str(run), "--device", "cpu", "--cache-dir", str(tmp_path / "cache")]
+    assert evaluate.main(args) == 0
+    r = json.loads((run / "evaluation.json").read_text())
+    assert r["note"] == "paper protocol"
+    assert r["splits"] == {
+        "train": "train[0:300]",
+        "valid": "train[50000:51000]",
+        "test": "test[0:10000]",
+    }
+    assert r["counts"] == {"generated": 200, "valid": 1000, "test": 10000}
+    assert r["parzen_ll_real"] > r["parzen_ll"] + 100  # 200 real training images vs noise
