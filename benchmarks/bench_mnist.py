@@ -31,8 +31,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from toygan.engine import resolve_device
-from toygan.mnist import load_mnist, to_pixels
-from toygan.mnist_run import MnistConfig, build_trainer
+from toygan.mnist.data import load_mnist, to_pixels
+from toygan.mnist.experiment import MnistConfig, build_trainer
 
 
 def seed_models(device) -> tuple[nn.Module, nn.Module]:

@@ -2,7 +2,7 @@
 
 Prints each target of issue 10 with met / NOT met, all measured in this process:
 
-1. **ensemble steps >= 10x the plain loop**: ``--seeds`` 1D GANs at once (``toygan.ensemble``,
+1. **ensemble steps >= 10x the plain loop**: ``--seeds`` 1D GANs at once (``toygan.toy.ensemble``,
    the plain loop's settings: width 64, depth 2, batch 128, k = 1, Adam) against the plain
    seed-style loop of ``plain_loops.py`` on one seed, in model-steps per second (the plain loop
    runs before and after the sweep; its mean is used, since load drifts).
@@ -40,9 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from plain_loops import plain_1d_steps_per_second  # noqa: E402
 
-from toygan.compare import COMPARE_DEFAULTS, CompareOptions, run_objective  # noqa: E402
-from toygan.ensemble import build_ensemble  # noqa: E402
-from toygan.toy1d import ToyConfig  # noqa: E402
+from toygan.toy.compare import COMPARE_DEFAULTS, CompareOptions, run_objective  # noqa: E402
+from toygan.toy.ensemble import build_ensemble  # noqa: E402
+from toygan.toy.experiment import ToyConfig  # noqa: E402
 
 TARGET = 10.0  # ensemble model-steps/s over the plain loop's (issue 10; 20x was not met)
 EVAL_OVERHEAD = 1.3  # train_seconds of a comparison over its pure ensemble steps
@@ -126,7 +126,7 @@ def verdict(ok: bool) -> str:
 
 def evaluation_overhead(seeds: int, steps: int, device: str) -> tuple[float, float]:
     """(train_seconds of a comparison member, seconds of its pure ensemble steps), same config."""
-    from toygan.toy1d import ToyConfig as Cfg
+    from toygan.toy.experiment import ToyConfig as Cfg
 
     cfg = dataclasses.replace(Cfg(device=device), **{**COMPARE_DEFAULTS, "steps": steps})
     cfg = dataclasses.replace(cfg, objective="nonsaturating")

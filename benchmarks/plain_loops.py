@@ -16,7 +16,7 @@ import time
 import torch
 from torch import nn
 
-from toygan.mixture import GaussianMixture
+from toygan.toy.mixture import GaussianMixture
 
 
 def _mlp(in_dim: int, out_dim: int, width: int, depth: int) -> list[nn.Module]:

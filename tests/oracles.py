@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import strategies as st
 from scipy import special, stats
 
-from toygan.mixture import GaussianMixture
+from toygan.toy.mixture import GaussianMixture
 
 
 @st.composite

@@ -6,7 +6,7 @@ import json
 import pytest
 from oracles import usage_error
 
-from toygan.compare import CompareOptions, main, summarise
+from toygan.toy.compare import CompareOptions, main, summarise
 
 
 def test_summary_counts_successes_and_time_to_converge():
@@ -112,8 +112,8 @@ def test_unwritable_out_exits_2(tmp_path, capsys):
 
 
 def test_objectives_with_their_own_defaults_keep_them_unless_set():
-    from toygan.compare import explicit_settings, objective_config
-    from toygan.toy1d import ToyConfig
+    from toygan.toy.compare import explicit_settings, objective_config
+    from toygan.toy.experiment import ToyConfig
 
     cfg = ToyConfig(device="cpu", optimizer="sgd", lr=1e-2)
     hinge = objective_config(cfg, "hinge")  # the GAN losses' defaults: the comparison's settings

@@ -10,16 +10,16 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from toygan.engine import grad_norm
-from toygan.ensemble import (
+from toygan.objectives import get_objective
+from toygan.toy.ensemble import (
     build_ensemble,
     member_g_grad_norms,
     member_modules,
     member_sum,
     sample_members,
 )
-from toygan.metrics import wasserstein1
-from toygan.objectives import get_objective
-from toygan.toy1d import ToyConfig, build_trainer, generate
+from toygan.toy.experiment import ToyConfig, build_trainer, generate
+from toygan.toy.metrics import wasserstein1
 
 SMALL = dict(noise_dim=1, activation="leaky_relu", batch_size=64, lr_decay="none", steps=150)
 

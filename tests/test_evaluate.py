@@ -15,9 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from oracles import usage_error
 
-from toygan import classifier as clf
-from toygan import evaluate
-from toygan.evaluate import SIGMAS, frechet_distance, parzen_evaluate, parzen_log_likelihood
+from toygan.mnist import classifier as clf
+from toygan.mnist import evaluate
+from toygan.mnist.evaluate import SIGMAS, frechet_distance, parzen_evaluate, parzen_log_likelihood
 
 REAL = Path(os.environ.get("TOYGAN_MNIST_DIR", Path(__file__).parents[1] / "../shared/data/mnist"))
 

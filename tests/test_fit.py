@@ -12,9 +12,9 @@ from oracles import mixtures as _mixtures
 from oracles import np_logpdf
 from scipy import special
 
-from toygan.density import SampleDensity
-from toygan.fit import fit_discriminator
-from toygan.mixture import GaussianMixture
+from toygan.toy.density import SampleDensity
+from toygan.toy.fit import fit_discriminator
+from toygan.toy.mixture import GaussianMixture
 
 STEPS = 800  # enough for errors of ~0.01 on these pairs, well inside the 0.05 bound
 # no shrinking: each example trains a network, and a broken loss fails every example anyway
@@ -126,7 +126,7 @@ def test_fitted_critic_value_is_w1(mu, sd, shift, sd_g, sign, seed):
     # critic on such pairs, not a lack of training, so they are outside this claim.
     assume(shift >= 1.5 * abs(sd - sd_g))
     from toygan.objectives import get_objective
-    from toygan.theory import wasserstein1_exact
+    from toygan.toy.theory import wasserstein1_exact
 
     p_data, p_g = GaussianMixture([mu], [sd]), GaussianMixture([mu + sign * shift], [sd_g])
     critic = get_objective("wasserstein_gp").with_params(gp_lambda=100.0)

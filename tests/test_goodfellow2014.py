@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toygan import presets
 from toygan.engine import GANTrainer, TrainingDiverged
+from toygan.mnist import presets
 from toygan.models import Generator
 
 REAL = Path(os.environ.get("TOYGAN_MNIST_DIR", Path(__file__).parents[1] / "../shared/data/mnist"))
@@ -204,7 +204,7 @@ def test_goodfellow_schedule_values(t, lr, momentum):
 
 @pytest.mark.skipif(not HAVE_MNIST, reason="real MNIST test files not present")
 def test_preset_on_real_images_trains_simultaneously():
-    from toygan.mnist_run import MnistConfig, build_trainer
+    from toygan.mnist.experiment import MnistConfig, build_trainer
 
     cfg = MnistConfig(
         preset="goodfellow2014", data_dir=str(REAL), split="test", limit=300, device="cpu",
@@ -222,7 +222,7 @@ def test_preset_on_real_images_trains_simultaneously():
 def test_k_steps_with_simultaneous_preset_is_one_line(tmp_path, capsys):
     from oracles import usage_error
 
-    from toygan.mnist_run import main
+    from toygan.mnist.experiment import main
 
     args = ["--preset", "goodfellow2014", "--k-steps", "2", "--out", str(tmp_path / "r")]
     assert "--k-steps: goodfellow2014 updates D and G simultaneously" in usage_error(

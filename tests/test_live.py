@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from toygan import plots
-from toygan.live import LivePanel, live_snapshot
-from toygan.optima import optimum_on_grid
-from toygan.toy1d import ToyConfig, build_trainer, generate
+from toygan.toy import plots
+from toygan.toy.experiment import ToyConfig, build_trainer, generate
+from toygan.toy.live import LivePanel, live_snapshot
+from toygan.toy.optima import optimum_on_grid
 
 SMALL = dict(noise_dim=1, activation="leaky_relu", batch_size=32, lr_decay="none", steps=6,
              device="cpu")  # fmt: skip
@@ -66,7 +66,7 @@ def test_other_objectives_show_the_raw_output_and_their_own_optimum(objective):
 
 
 def test_optimal_critic_has_unit_slope_of_the_cdf_gaps_sign():
-    from toygan.mixture import GaussianMixture
+    from toygan.toy.mixture import GaussianMixture
 
     data = GaussianMixture([-2.0, 2.0], [0.5, 0.5])
     grid = np.linspace(-6, 6, 1201)

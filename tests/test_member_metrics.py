@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from oracles import mixtures
 
-from toygan.member_metrics import mode_stats_members, wasserstein1_members
-from toygan.metrics import mode_stats, wasserstein1
+from toygan.toy.member_metrics import mode_stats_members, wasserstein1_members
+from toygan.toy.metrics import mode_stats, wasserstein1
 
 
 def _members(seed: int, n: int, members: int) -> torch.Tensor:
@@ -44,7 +44,7 @@ def test_mode_stats_of_every_member_are_the_scalar_ones(dist, seed, n, members):
 
 def test_float32_members_match_the_oracle_to_1e_6():
     # the form the comparison uses: float32 generator samples, 2000 per member, 16 members
-    from toygan.mixture import GaussianMixture
+    from toygan.toy.mixture import GaussianMixture
 
     dist = GaussianMixture([-2.0, 2.0], [0.5, 0.5])
     x = _members(7, 2000, 16).float()
@@ -53,7 +53,7 @@ def test_float32_members_match_the_oracle_to_1e_6():
 
 
 def test_a_non_finite_member_fails_and_leaves_the_others_alone():
-    from toygan.mixture import GaussianMixture
+    from toygan.toy.mixture import GaussianMixture
 
     dist = GaussianMixture([-2.0, 2.0], [0.5, 0.5])
     x = _members(1, 500, 3)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from toygan import mnist
-from toygan.mnist import MnistError, MnistSource, parse_idx, read_idx
+from toygan.mnist import data as mnist_data
+from toygan.mnist.data import MnistError, MnistSource, parse_idx, read_idx
 
 REAL = Path(os.environ.get("TOYGAN_MNIST_DIR", Path(__file__).parents[1] / "../shared/data/mnist"))
 needs_real = pytest.mark.skipif(
@@ -79,20 +79,20 @@ def _fake_mirror(tmp_path: Path, monkeypatch) -> Path:
         "t10k-images-idx3-ubyte": rng.integers(0, 256, (20, 28, 28), dtype=np.uint8),
         "t10k-labels-idx1-ubyte": rng.integers(0, 10, 20, dtype=np.uint8),
     }
-    sums = dict(mnist.FILES)
+    sums = dict(mnist_data.FILES)
     for name, arr in files.items():
         data = gzip.compress(idx_bytes(arr), mtime=0)
         (mirror / f"{name}.gz").write_bytes(data)
         sums[name] = hashlib.md5(data).hexdigest()
-    monkeypatch.setattr(mnist, "FILES", sums)
-    monkeypatch.setattr(mnist, "MIRRORS", ("http://127.0.0.1:9/", mirror.as_uri() + "/"))
+    monkeypatch.setattr(mnist_data, "FILES", sums)
+    monkeypatch.setattr(mnist_data, "MIRRORS", ("http://127.0.0.1:9/", mirror.as_uri() + "/"))
     return mirror
 
 
 def test_download_falls_back_to_next_mirror_and_caches(tmp_path, monkeypatch):
     _fake_mirror(tmp_path, monkeypatch)
     cache = tmp_path / "cache"
-    images, labels = mnist.load_mnist("test", cache, limit=5, start=3, labels=True)
+    images, labels = mnist_data.load_mnist("test", cache, limit=5, start=3, labels=True)
     assert images.shape == (5, 28, 28) and labels.shape == (5,)
     assert sorted(p.name for p in cache.iterdir()) == [
         "t10k-images-idx3-ubyte.gz",
@@ -102,41 +102,41 @@ def test_download_falls_back_to_next_mirror_and_caches(tmp_path, monkeypatch):
 
 def test_download_md5_mismatch_and_offline(tmp_path, monkeypatch):
     _fake_mirror(tmp_path, monkeypatch)
-    monkeypatch.setitem(mnist.FILES, "t10k-images-idx3-ubyte", "0" * 32)
+    monkeypatch.setitem(mnist_data.FILES, "t10k-images-idx3-ubyte", "0" * 32)
     with pytest.raises(MnistError, match="could not be downloaded.*md5") as err:
-        mnist.load_mnist("test", tmp_path / "c1")
+        mnist_data.load_mnist("test", tmp_path / "c1")
     assert "put train-images-idx3-ubyte.gz" in str(err.value)
     assert not (tmp_path / "c1").exists()  # a failed download leaves no empty directory
-    monkeypatch.setattr(mnist, "MIRRORS", ("http://127.0.0.1:9/",))
+    monkeypatch.setattr(mnist_data, "MIRRORS", ("http://127.0.0.1:9/",))
     with pytest.raises(MnistError, match=r"not in .*c2 and could not be downloaded"):
-        mnist.load_mnist("test", tmp_path / "c2")
+        mnist_data.load_mnist("test", tmp_path / "c2")
     with pytest.raises(MnistError, match="not found in"):
-        mnist.load_mnist("test", tmp_path / "c3", download_missing=False)
+        mnist_data.load_mnist("test", tmp_path / "c3", download_missing=False)
 
 
 @needs_real
 def test_real_test_files():
-    images, labels = mnist.load_mnist("test", REAL, labels=True, download_missing=False)
+    images, labels = mnist_data.load_mnist("test", REAL, labels=True, download_missing=False)
     assert images.shape == (10_000, 28, 28) and images.dtype == np.uint8
     assert labels[:5].tolist() == [7, 2, 1, 0, 4]  # the well-known first test digits
     assert np.bincount(labels).tolist()[:3] == [980, 1135, 1032]
-    train_labels = mnist.load_idx("train-labels-idx1-ubyte", REAL, download_missing=False)
+    train_labels = mnist_data.load_idx("train-labels-idx1-ubyte", REAL, download_missing=False)
     assert train_labels.shape == (60_000,)
-    train = mnist.load_mnist("train", REAL, limit=10, start=50_000, download_missing=False)
+    train = mnist_data.load_mnist("train", REAL, limit=10, start=50_000, download_missing=False)
     assert train.shape == (10, 28, 28)  # the validation split, train[50000:50010]
     with pytest.raises(MnistError, match="has 10000 images"):
-        mnist.load_mnist("test", REAL, limit=20, start=9990, download_missing=False)
+        mnist_data.load_mnist("test", REAL, limit=20, start=9990, download_missing=False)
 
 
 def test_pixels_and_range_check():
     images = np.array([[[0, 255]]], dtype=np.uint8).repeat(28, 1).repeat(14, 2)
-    x = mnist.to_pixels(images, (-1.0, 1.0), "cpu")
+    x = mnist_data.to_pixels(images, (-1.0, 1.0), "cpu")
     assert x.shape == (1, 784) and x.min() == -1 and x.max() == 1
-    mnist.check_range(x, "tanh")
+    mnist_data.check_range(x, "tanh")
     with pytest.raises(MnistError, match="does not match the generator's sigmoid"):
-        mnist.check_range(x, "sigmoid")
+        mnist_data.check_range(x, "sigmoid")
     with pytest.raises(MnistError, match="tanh"):  # [0, 1] data for a tanh generator
-        mnist.check_range(mnist.to_pixels(images, (0.0, 1.0), "cpu"), "tanh")
+        mnist_data.check_range(mnist_data.to_pixels(images, (0.0, 1.0), "cpu"), "tanh")
 
 
 def test_source_epochs_are_permutations_and_resume_exactly():

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from toygan import mnist_monitor
+from toygan.mnist import monitor
+from toygan.mnist.parzen import SIGMAS, parzen_log_likelihood
 from toygan.models import Generator, NoisePrior
-from toygan.parzen import SIGMAS, parzen_log_likelihood
 
 REAL = Path(os.environ.get("TOYGAN_MNIST_DIR", Path(__file__).parents[1] / "../shared/data/mnist"))
 
@@ -26,7 +26,7 @@ def test_monitor_rows_best_and_resume(tmp_path):
     G = Generator(3, 784, 8, 1, "relu", "sigmoid")
     tr = SimpleNamespace(G=G, prior=NoisePrior(3), device=torch.device("cpu"))
     valid = torch.rand(20, 784, generator=torch.Generator().manual_seed(1))
-    mon = mnist_monitor.ParzenMonitor(tmp_path, 2, 10, valid, "v", seed=5, n_samples=30)
+    mon = monitor.ParzenMonitor(tmp_path, 2, 10, valid, "v", seed=5, n_samples=30)
     for step in range(0, 70, 10):  # epochs 0..6: evaluations at 2, 4, 6
         mon(tr, step)
         with torch.no_grad():  # better, then worse; G stays as evaluated at epoch 6
@@ -37,12 +37,12 @@ def test_monitor_rows_best_and_resume(tmp_path):
     lls = [float(r["valid_ll"]) for r in rows]
     assert best["epoch"] == 2 * (int(np.argmax(lls)) + 1) and best["valid_ll"] == max(lls)
     # the row's number is the protocol's: max over the sigma grid of the mean validation LL
-    samples = mnist_monitor.sample_pixels(G, tr.prior, 30, 5, tr.device)
+    samples = monitor.sample_pixels(G, tr.prior, 30, 5, tr.device)
     torch.testing.assert_close(
         float(rows[-1]["valid_ll"]),
         parzen_log_likelihood(valid, samples, SIGMAS).mean(1).max().item(),
     )
-    again = mnist_monitor.ParzenMonitor(tmp_path, 2, 10, valid, "v", seed=5, n_samples=30)
+    again = monitor.ParzenMonitor(tmp_path, 2, 10, valid, "v", seed=5, n_samples=30)
     again.resume(4)  # the checkpoint of epoch 4: the epoch-6 row is dropped and redone
     assert [r["epoch"] for r in again.rows] == [2, 4]
     again(tr, 60)
@@ -53,9 +53,9 @@ def test_monitor_rows_best_and_resume(tmp_path):
     not (REAL / "t10k-images-idx3-ubyte.gz").exists(), reason="real MNIST test files not present"
 )
 def test_run_with_parzen_every_and_resume(tmp_path, monkeypatch):
-    from toygan.mnist_run import main
+    from toygan.mnist.experiment import main
 
-    monkeypatch.setattr(mnist_monitor, "N_SAMPLES", 40)
+    monkeypatch.setattr(monitor, "N_SAMPLES", 40)
     args = ["--data-dir", str(REAL), "--split", "test", "--limit", "32", "--device", "cpu"]
     args += ["--no-progress", "--no-download", "--n-samples", "10", "--grid", "2"]
     args += ["--parzen-every", "1", "--batch-size", "16", "--out", str(tmp_path / "r")]

@@ -9,8 +9,8 @@ import pytest
 import torch
 from oracles import usage_error
 
-from toygan import presets
-from toygan.mnist_run import MnistConfig, build_trainer, main
+from toygan.mnist import presets
+from toygan.mnist.experiment import MnistConfig, build_trainer, main
 
 REAL = Path(os.environ.get("TOYGAN_MNIST_DIR", Path(__file__).parents[1] / "../shared/data/mnist"))
 pytestmark = pytest.mark.skipif(

@@ -13,10 +13,10 @@ from hypothesis.extra.numpy import arrays
 from oracles import usage_error
 
 from toygan import OBJECTIVES, ToyConfig, build_trainer, get_objective
-from toygan.ensemble import build_ensemble, member_sum
 from toygan.objectives import gradient_penalty, least_squares, uniform_per_sample
 from toygan.run import main
-from toygan.toy1d import check_config
+from toygan.toy.ensemble import build_ensemble, member_sum
+from toygan.toy.experiment import check_config
 
 logit_arrays = arrays(np.float64, st.integers(1, 64), elements=st.floats(-30, 30))
 FAMILY = [n for n, o in OBJECTIVES.items() if o.family != "gan"]

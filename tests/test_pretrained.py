@@ -9,13 +9,13 @@ import torch
 from safetensors.torch import save_file
 
 import toygan
-from toygan import presets
-from toygan.evaluate import main as evaluate_main
-from toygan.hub import PretrainedGenerator, export, pretrained
-from toygan.hub import main as hub_main
 from toygan.io import FileError, save_torch
-from toygan.mnist import load_mnist, to_pixels
-from toygan.parzen import parzen_log_likelihood
+from toygan.mnist import presets
+from toygan.mnist.data import load_mnist, to_pixels
+from toygan.mnist.evaluate import main as evaluate_main
+from toygan.mnist.hub import PretrainedGenerator, export, pretrained
+from toygan.mnist.hub import main as hub_main
+from toygan.mnist.parzen import parzen_log_likelihood
 
 
 @pytest.mark.parametrize("name", ["goodfellow2014", "modern"])

@@ -5,12 +5,12 @@ import csv
 import numpy as np
 from oracles import usage_error
 
-from toygan.compare import evaluate_members
-from toygan.ensemble import build_ensemble
-from toygan.plots_regimes import regime_matrix
-from toygan.regimes import RegimeOptions, cell_config, run_cell, summarise
 from toygan.run import main as run_main
-from toygan.toy1d import ToyConfig
+from toygan.toy.compare import evaluate_members
+from toygan.toy.ensemble import build_ensemble
+from toygan.toy.experiment import ToyConfig
+from toygan.toy.plots_regimes import regime_matrix
+from toygan.toy.regimes import RegimeOptions, cell_config, run_cell, summarise
 
 SMALL = dict(noise_dim=1, activation="leaky_relu", batch_size=32, lr_decay="none", steps=12,
              optimizer="sgd", lr=1e-2, device="cpu")  # fmt: skip

@@ -7,7 +7,6 @@ nothing. Kill-and-resume: a real subprocess is SIGKILLed after its first checkpo
 and its outputs compared bitwise with an uninterrupted run.
 """
 
-import importlib
 import io as io_module
 import json
 import os
@@ -26,12 +25,9 @@ from hypothesis import strategies as st
 
 from toygan import io, rundir
 from toygan import run as run_cli
-from toygan.mnist_run import main as mnist_main
-
-# the package exports functions named like these modules: import the modules themselves
-compare, evaluate, saturation = (
-    importlib.import_module(f"toygan.{m}") for m in ("compare", "evaluate", "saturation")
-)
+from toygan.mnist import evaluate
+from toygan.mnist.experiment import main as mnist_main
+from toygan.toy import compare, saturation
 
 REAL = Path(os.environ.get("TOYGAN_MNIST_DIR", Path(__file__).parents[1] / "../shared/data/mnist"))
 HAVE_MNIST = (REAL / "t10k-images-idx3-ubyte.gz").exists()

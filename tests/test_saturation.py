@@ -8,9 +8,9 @@ import pytest
 import torch
 from oracles import usage_error
 
-from toygan.ensemble import build_ensemble, member_g_grad_norms
-from toygan.saturation import checkpoints, main
-from toygan.toy1d import ToyConfig
+from toygan.toy.ensemble import build_ensemble, member_g_grad_norms
+from toygan.toy.experiment import ToyConfig
+from toygan.toy.saturation import checkpoints, main
 
 
 @pytest.mark.parametrize("shift", [0.0, 6.0, 12.0])

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from oracles import mixtures, np_logpdf
 from scipy import integrate, optimize, special
 
-from toygan.density import SampleDensity
-from toygan.mixture import GaussianMixture
-from toygan.theory import (
+from toygan.toy.density import SampleDensity
+from toygan.toy.mixture import GaussianMixture
+from toygan.toy.theory import (
     jensen_shannon,
     optimal_discriminator,
     quadrature_rule,

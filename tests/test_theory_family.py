@@ -1,4 +1,4 @@
-"""The family's theory (``toygan.theory``) against independent float64 oracles: scipy.stats
+"""The family's theory (``toygan.toy.theory``) against independent float64 oracles: scipy.stats
 densities and CDFs, integrated by ``scipy.integrate.quad``; identities of each objective's
 criterion with the divergence it measures."""
 
@@ -23,8 +23,8 @@ from toygan import (
     wasserstein1,
     wasserstein1_exact,
 )
-from toygan.mixture import GaussianMixture
-from toygan.theory import chi2_divergence, jensen_shannon, support_interval
+from toygan.toy.mixture import GaussianMixture
+from toygan.toy.theory import chi2_divergence, jensen_shannon, support_interval
 
 LOG4 = math.log(4.0)
 pairs = st.tuples(mixtures(), mixtures())

@@ -1,24 +1,18 @@
 """toygan: a small, exact, fast PyTorch toolkit for understanding and running GANs.
 
-Architecture, one module per job:
-data (``mixture``, ``mnist``) -> models -> objectives -> engine -> metrics / theory -> plots -> run.
+Architecture: one core and two worlds above it, one module per job.
+
+- the core, ``toygan.*``: models -> objectives -> engine (``optim``), with ``io``, ``rundir``,
+  ``cli`` and the fronts ``run`` (the command line) and ``figures``;
+- ``toygan.toy``: the 1D Gaussian-mixture world (exact theory, metrics, ensembles, comparisons);
+- ``toygan.mnist``: the MNIST world (data, presets, training, Parzen evaluation, pretrained G).
+
+The worlds import the core, never each other; the public names below come from all three.
 """
 
-from toygan.compare import COMPARE_DEFAULTS, CompareOptions, compare
-from toygan.density import SampleDensity
 from toygan.engine import GANTrainer, History, TrainingDiverged, make_optimizer, resolve_device
-from toygan.ensemble import (
-    EnsembleTrainer,
-    build_ensemble,
-    member_d_deviation,
-    member_g_grad_norms,
-    sample_members,
-)
-from toygan.fit import fit_discriminator
-from toygan.metrics import d_deviation, ks_distance, mode_stats, wasserstein1
-from toygan.mixture import GaussianMixture
-from toygan.mnist import MnistSource, load_mnist
-from toygan.mnist_run import MnistConfig, run_mnist
+from toygan.mnist.data import MnistSource, load_mnist
+from toygan.mnist.experiment import MnistConfig, run_mnist
 from toygan.models import MLP, Discriminator, Generator, NoisePrior
 from toygan.objectives import (
     OBJECTIVES,
@@ -29,8 +23,21 @@ from toygan.objectives import (
     wasserstein_clip,
     wasserstein_gp,
 )
-from toygan.saturation import SaturationOptions, saturation_diagnostic
-from toygan.theory import (
+from toygan.toy.compare import COMPARE_DEFAULTS, CompareOptions, compare
+from toygan.toy.density import SampleDensity
+from toygan.toy.ensemble import (
+    EnsembleTrainer,
+    build_ensemble,
+    member_d_deviation,
+    member_g_grad_norms,
+    sample_members,
+)
+from toygan.toy.experiment import ToyConfig, build_trainer, generate
+from toygan.toy.fit import fit_discriminator
+from toygan.toy.metrics import d_deviation, ks_distance, mode_stats, wasserstein1
+from toygan.toy.mixture import GaussianMixture
+from toygan.toy.saturation import SaturationOptions, saturation_diagnostic
+from toygan.toy.theory import (
     chi2_divergence,
     divergence,
     jensen_shannon,
@@ -43,21 +50,20 @@ from toygan.theory import (
     virtual_criterion,
     wasserstein1_exact,
 )
-from toygan.toy1d import ToyConfig, build_trainer, generate
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    """Lazy exports: ``toygan.evaluate_run`` imports ``toygan.evaluate`` on first use, so
-    ``python -m toygan.evaluate`` does not find its module already imported by the package
+    """Lazy exports: ``toygan.evaluate_run`` imports ``toygan.mnist.evaluate`` on first use, so
+    ``python -m toygan.mnist.evaluate`` does not find its module already imported by the package
     (runpy's "found in sys.modules" RuntimeWarning)."""
     if name == "evaluate_run":
-        from toygan.evaluate import evaluate_run
+        from toygan.mnist.evaluate import evaluate_run
 
         return evaluate_run
-    if name == "pretrained":  # toygan.pretrained("goodfellow2014"): see toygan.hub
-        from toygan.hub import pretrained
+    if name == "pretrained":  # toygan.pretrained("goodfellow2014"): see toygan.mnist.hub
+        from toygan.mnist.hub import pretrained
 
         return pretrained
     raise AttributeError(f"module 'toygan' has no attribute {name!r}")

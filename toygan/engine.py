@@ -380,7 +380,7 @@ class GANTrainer:
         g_loss = torch.vmap(self.objective.generator_loss)(torch.stack([r[1] for r in records]))
         # (n, 2) mean D(real), D(fake) (the objective's statistic: sigmoid of logits for the GAN
         # losses, the raw score otherwise); reshape, not view(.., m): member-batched ensembles
-        # (toygan.ensemble) have logits (2m, S, 1)
+        # (toygan.toy.ensemble) have logits (2m, S, 1)
         d_means = self.objective.d_statistic(d_logits.reshape(n, k, 2, -1)).mean((1, 3))
         norms = torch.stack([r[2] for r in records])
         d_loss = d_loss.view(n, k).mean(1)

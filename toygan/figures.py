@@ -1,35 +1,22 @@
 """Regenerate the committed figures of the README: ``python -m toygan.figures [--only ...]``.
 
 Every figure in ``figures/`` comes from a fixed-seed run of the library's own functions, so the
-README's pictures are reproducible by this one command (``--only`` picks some of them).
+README's pictures are reproducible by this one command (``--only`` picks some of them). A front
+like ``toygan.run``: it imports the two worlds (``toygan.toy``, ``toygan.mnist``) only when asked.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-from toygan.toy1d import ToyConfig, run_experiment
-
-
-def gan1d(out: Path) -> list[Path]:
-    """The default 1D run (``python -m toygan.run --objective nonsaturating --seed 0``)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        run_experiment(ToyConfig(objective="nonsaturating", seed=0, device="cpu"), tmp)
-        paths = []
-        for name in ("panel.png", "strip.png", "curves.png", "training.gif"):
-            paths.append(Path(shutil.copy(Path(tmp) / name, out / f"gan1d_{name}")))
-    return paths
 
 
 def table1(out: Path) -> list[Path]:
     """Validation Parzen over epochs of the committed Table 1 runs (``figures/table1/*.csv``,
     copies of the runs' parzen.csv) and sample grids of the shipped generators."""
-    from toygan import plots_mnist
+    from toygan.mnist import plots as plots_mnist
 
     curves = plots_mnist.read_parzen_curves(Path(__file__).parents[1] / "figures" / "table1")
     paths = [plots_mnist.save_parzen_curves(curves, out / "table1_parzen.png")]
@@ -38,14 +25,15 @@ def table1(out: Path) -> list[Path]:
     return paths
 
 
-def _module_figures(module: str) -> Callable[[Path], list[Path]]:
-    return lambda out: importlib.import_module(module).write_figures(out)
+def _maker(module: str, function: str) -> Callable[[Path], list[Path]]:
+    """``module.function(out)``, imported on first call (the worlds load only when asked)."""
+    return lambda out: getattr(importlib.import_module(module), function)(out)
 
 
 MAKERS: dict[str, Callable[[Path], list[Path]]] = {
-    "1d": gan1d,
-    "theory": _module_figures("toygan.plots_theory"),
-    "compare": _module_figures("toygan.plots_compare"),
+    "1d": _maker("toygan.toy.figures", "write_gan1d"),
+    "theory": _maker("toygan.toy.plots_theory", "write_figures"),
+    "compare": _maker("toygan.toy.figures", "write_comparison"),
     "table1": table1,
 }
 

@@ -204,7 +204,7 @@ class Objective:
       autograd only); with all three and no penalty, ``analytic`` is true (the fast path).
     - ``d_statistic``: the reported "D" of the statistics (mean D(real), D(fake)) from l:
       sigmoid for the GAN losses (a probability), the identity for the others (a score).
-    - ``family``: "gan" | "least_squares" | "hinge" | "wasserstein" (what ``toygan.theory``
+    - ``family``: "gan" | "least_squares" | "hinge" | "wasserstein" (what ``toygan.toy.theory``
       knows about it); ``params``: its constants (a, b, c; gp_lambda; clip), changed with
       ``with_params``; ``defaults``: training settings named as ``ToyConfig`` fields (k_steps,
       optimizer, lr, beta1, beta2, and a param's 1D value where it differs from the paper's)
@@ -273,7 +273,7 @@ def least_squares(
     G minimises 1/2 E_fake[(l - c)^2]. D* = (b p_data + a p_g) / (p_data + p_g).
 
     a = 0, b = c = 1 (default) is the 0-1 coding; a = -1, b = 1, c = 0 (b - c = 1, b - a = 2) makes
-    2 C(G) a Pearson chi^2 divergence (``least_squares_chi2``, see ``toygan.theory``).
+    2 C(G) a Pearson chi^2 divergence (``least_squares_chi2``, see ``toygan.toy.theory``).
 
     On the toy's two modes ``least_squares_chi2`` collapses (seed 0: W1 1.94, one mode; G reaches
     the right mode within 200 steps, W1 ~ 2 both before and after, and stays). Not a bug (the

@@ -3,11 +3,14 @@
 One entry point, thin: it parses flags into a config dataclass, validates them (one-line error,
 exit code 2) and calls the same library functions as the notebooks and tests.
 
-- a single 1D run (default): ``toygan.toy1d.run_experiment``;
-- several objectives or ``--seeds N``: the multi-seed comparison, ``toygan.compare.main``;
-- ``--diagnostic saturation``: the saturation diagnostic, ``toygan.saturation.main``;
-- ``--diagnostic regimes``: the regime diagram, ``toygan.regimes.main``;
-- ``--dataset mnist``: the MNIST GAN, ``toygan.mnist_run.main``.
+- a single 1D run (default): ``toygan.toy.experiment.run_experiment``;
+- several objectives or ``--seeds N``: the multi-seed comparison, ``toygan.toy.compare.main``;
+- ``--diagnostic saturation``: the saturation diagnostic, ``toygan.toy.saturation.main``;
+- ``--diagnostic regimes``: the regime diagram, ``toygan.toy.regimes.main``;
+- ``--dataset mnist``: the MNIST GAN, ``toygan.mnist.experiment.main``.
+
+It belongs to the core and imports a world (``toygan.toy``, ``toygan.mnist``) only inside the
+function that dispatches to it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toygan.cli import (
     FileError,
@@ -31,13 +35,15 @@ from toygan.cli import (
     run_cli,
 )
 from toygan.engine import TrainingDiverged
-from toygan.toy1d import TOY_CHOICES, ToyConfig, check_config, run_experiment
+
+if TYPE_CHECKING:
+    from toygan.toy.experiment import ToyConfig
 
 PROG = "python -m toygan.run"
 
 
 def _route(argv: Sequence[str]) -> str | None:
-    """The module that handles ``argv`` ('toygan.compare', ...) or None for a single 1D run."""
+    """The module that handles ``argv`` ('toygan.toy.compare', ...) or None for a single 1D run."""
     pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--dataset")
     pre.add_argument("--diagnostic")
@@ -45,15 +51,17 @@ def _route(argv: Sequence[str]) -> str | None:
     pre.add_argument("--objective", nargs="*", default=[])
     known, _ = pre.parse_known_args(argv)
     if known.dataset == "mnist":
-        return "toygan.mnist_run"
+        return "toygan.mnist.experiment"
     if known.diagnostic is not None:
-        return "toygan.regimes" if known.diagnostic == "regimes" else "toygan.saturation"
+        return "toygan.toy.regimes" if known.diagnostic == "regimes" else "toygan.toy.saturation"
     if known.seeds is not None or len(known.objective) > 1:
-        return "toygan.compare"
+        return "toygan.toy.compare"
     return None
 
 
 def build_parser() -> OneLineParser:
+    from toygan.toy.experiment import TOY_CHOICES, ToyConfig
+
     parser = OneLineParser(
         prog=PROG,
         description="Train a GAN on a 1D Gaussian mixture and write its results, figures and "
@@ -81,6 +89,8 @@ def build_parser() -> OneLineParser:
 
 def resume_config(run_dir: str, argv: Sequence[str], args: argparse.Namespace) -> ToyConfig:
     """The stored config of the run in ``run_dir``; --steps and --device may change."""
+    from toygan.toy.experiment import ToyConfig, check_config
+
     cfg = resumed_config(ToyConfig, run_dir, argv, args, {"steps", "device"})
     try:
         check_config(cfg)
@@ -92,6 +102,8 @@ def resume_config(run_dir: str, argv: Sequence[str], args: argparse.Namespace) -
 
 
 def _single_run(argv: Sequence[str]) -> int:
+    from toygan.toy.experiment import ToyConfig, check_config, run_experiment
+
     args = build_parser().parse_args(argv)
     if args.resume is not None:
         cfg, out = resume_config(args.resume, argv, args), args.resume

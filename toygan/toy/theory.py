@@ -306,7 +306,7 @@ def optimal_critic(p_data: Density, p_g: Density) -> OptimalCritic:
 def wasserstein1_exact(p_data: Density, p_g: Density, **quad) -> float:
     """W1(p_data, p_g) = int |F_data - F_g| dx, by Gauss-Legendre quadrature with panel edges at
     the crossings of the CDFs (an analytic integrand on every panel). Both need ``cdf``.
-    ``toygan.metrics.wasserstein1`` is the same distance from samples to a mixture."""
+    ``toygan.toy.metrics.wasserstein1`` is the same distance from samples to a mixture."""
     gap = _cdf_gap(p_data, p_g)
     x, w = _rule(p_data, p_g, gap, **quad)
     return float((w * gap(x).abs()).sum())

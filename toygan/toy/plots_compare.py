@@ -1,12 +1,12 @@
 """Figures of the saturation diagnostic and of multi-seed comparisons (data computed elsewhere).
 
 Plot functions take an ``ax`` and return it; ``save_*`` and ``comparison_figures`` draw complete
-figures and close them; ``write_figures`` regenerates the committed figures of ``figures/``.
+figures and close them. The runs they draw are ``toygan.toy.compare``'s and
+``toygan.toy.saturation``'s, which import this module (never the other way round).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 from toygan import io
-from toygan.optima import DAxis, d_axis, optimum_on_grid
+from toygan.toy.optima import DAxis, d_axis, optimum_on_grid
 
 PALETTE = {
     "saturating": "tab:red",
@@ -30,7 +30,7 @@ PALETTE = {
     "wasserstein_gp": "tab:brown",
     "wasserstein_clip": "tab:gray",
 }
-DSTAR_COLOR = "#ff7f0e"  # the optimum, as in toygan.plots
+DSTAR_COLOR = "#ff7f0e"  # the optimum, as in toygan.toy.plots
 
 
 def plot_saturation(ax, rows: list[dict[str, Any]], stage: int):
@@ -199,7 +199,7 @@ def save_panels(
     results, mix, grid, steps: list[int], path: Path, member: int = 0, summary=None
 ) -> Path:
     """A row per objective, a column per step: G, D (dashed) and D's optimum for the current G
-    (orange, ``toygan.optima``) on D's own axis; objectives with their own training settings
+    (orange, ``toygan.toy.optima``) on D's own axis; objectives with their own training settings
     (``summary[o]["settings"]`` differing from the first objective's) say so in the title."""
     objs = list(results)
     steps = [s for s in steps if all(s in results[o]["panels"] for o in objs)]
@@ -307,48 +307,4 @@ def comparison_figures(results, summary, mix, grid, opts, out: Path, prefix: str
     paths.append(save_panels(results, mix, grid, opts.panel_steps, panels, summary=summary))
     if opts.gif:
         paths.append(save_animation(results, mix, grid, out / f"{prefix}.gif"))
-    return paths
-
-
-def write_figures(out_dir: Path, quick: bool = False, runs_dir: Path | None = None) -> list[Path]:
-    """Regenerate the committed figures (deterministic: fixed seeds, dpi, no metadata).
-
-    The comparison runs (summary.json, CSVs) go to ``runs_dir`` (a temporary directory if None).
-    """
-    import tempfile
-
-    from toygan.compare import COMPARE_DEFAULTS, CompareOptions, compare
-    from toygan.saturation import SaturationOptions, saturation_diagnostic
-    from toygan.toy1d import ToyConfig
-
-    out_dir = io.ensure_writable_dir(out_dir)
-    steps = 60 if quick else COMPARE_DEFAULTS["steps"]
-    cfg = dataclasses.replace(ToyConfig(device="cpu"), **{**COMPARE_DEFAULTS, "steps": steps})
-    sat = SaturationOptions(
-        seeds=3 if quick else 8,
-        stages=[0, 20] if quick else [0, 500],
-        d_steps=30 if quick else 2000,
-        progress=False,
-    )
-    rows = saturation_diagnostic(cfg, sat)
-    paths = [save_saturation(rows, out_dir / "saturation_grad_norms.png")]
-    opts = CompareOptions(
-        seeds=4 if quick else 32,
-        eval_every=20 if quick else 100,
-        panel_steps=[0, 20, 60] if quick else [0, 100, 500, 2000],
-        progress=False,
-        eval_samples=500 if quick else 2000,
-    )
-    tmp = tempfile.TemporaryDirectory()
-    runs = Path(runs_dir) if runs_dir is not None else Path(tmp.name)
-    for name, over in (("sgd", {}), ("adam", {"optimizer": "adam", "lr": 1e-3})):
-        run_dir = io.ensure_writable_dir(runs / name)
-        compare(
-            dataclasses.replace(cfg, **over), dataclasses.replace(opts, gif=name == "sgd"), run_dir
-        )
-        for f in sorted(run_dir.glob("compare*")):
-            target = out_dir / f.name.replace("compare", f"compare_{name}", 1)
-            target.write_bytes(f.read_bytes())
-            paths.append(target)
-    tmp.cleanup()
     return paths

@@ -1,7 +1,7 @@
 """The MNIST experiment: one config dataclass, the shared engine, outputs per epoch, resume.
 
 ``MnistConfig`` holds every setting (it is ``config.json``); ``build_trainer`` turns it into a
-``GANTrainer`` on the whole dataset held on the device (``toygan.mnist.MnistSource``);
+``GANTrainer`` on the whole dataset held on the device (``toygan.mnist.data.MnistSource``);
 ``run_mnist`` trains epoch by epoch, writing a fixed-noise sample grid and a checkpoint after
 each, and ``--resume DIR`` continues a stopped run to the same final state as an uninterrupted
 one. ``main(argv)`` is ``python -m toygan.run --dataset mnist ...``.
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from toygan import io, plots_mnist, presets, rundir
+from toygan import io, rundir
 from toygan.cli import (
     DictConfig,
     FileError,
@@ -35,8 +35,16 @@ from toygan.cli import (
     run_cli,
 )
 from toygan.engine import GANTrainer, TrainingDiverged, resolve_device
-from toygan.mnist import OUTPUT_RANGES, MnistError, MnistSource, check_range, load_mnist, to_pixels
-from toygan.mnist_monitor import for_run as parzen_monitor
+from toygan.mnist import plots, presets
+from toygan.mnist.data import (
+    OUTPUT_RANGES,
+    MnistError,
+    MnistSource,
+    check_range,
+    load_mnist,
+    to_pixels,
+)
+from toygan.mnist.monitor import for_run as parzen_monitor
 from toygan.objectives import OBJECTIVES
 
 AMP = {"none": None, "bf16": torch.bfloat16}
@@ -66,7 +74,7 @@ class MnistConfig(DictConfig):
     out: str = "runs/mnist"  # output directory
     resume: str = ""  # run directory to continue (its config.json wins; --epochs may extend it)
     progress: bool = True  # show a progress bar
-    # every N epochs: validation Parzen LL (toygan.mnist_monitor), parzen.csv, best.pt (0: off)
+    # every N epochs: validation Parzen LL (toygan.mnist.monitor), parzen.csv, best.pt (0: off)
     parzen_every: int = 0
 
     @property
@@ -269,7 +277,7 @@ def _train_and_write(
             grid = ((out_z - lo) / (hi - lo)).clamp_(0, 1).cpu().numpy()
             tr.G.train()
         grids.append(grid)
-        plots_mnist.save_grid(grid, out / f"grid_epoch_{epoch:03d}.png", f"epoch {epoch}")
+        plots.save_grid(grid, out / f"grid_epoch_{epoch:03d}.png", f"epoch {epoch}")
         io.save_npy(out / "grids.npy", np.stack(grids))
         log.append(tr.history.rows(start=logged))
         logged = len(tr.history)
@@ -305,8 +313,8 @@ def _train_and_write(
     images = steps * cfg.k_steps * trainer.batch_size  # real images D has seen
     samples = generate(trainer, cfg.n_samples, cfg.seed + 2).cpu().numpy()
     io.save_npy(out / "samples.npy", samples.astype(np.float32))
-    plots_mnist.save_curves(_history_dict(trainer), per_epoch, out / "curves.png")
-    plots_mnist.save_gif(np.stack(grids), list(range(len(grids))), out / "training.gif")
+    plots.save_curves(_history_dict(trainer), per_epoch, out / "curves.png")
+    plots.save_gif(np.stack(grids), list(range(len(grids))), out / "training.gif")
     last = {k: float(v[-per_epoch:].mean()) for k, v in trainer.history.stats.items()}
     summary = {
         "preset": cfg.preset,

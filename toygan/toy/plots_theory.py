@@ -15,10 +15,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from toygan.fit import fit_discriminator
 from toygan.io import ensure_writable_dir, save_figure
-from toygan.mixture import GaussianMixture
-from toygan.theory import (
+from toygan.toy.fit import fit_discriminator
+from toygan.toy.mixture import GaussianMixture
+from toygan.toy.theory import (
     LOG4,
     jensen_shannon,
     optimal_discriminator,
@@ -29,7 +29,7 @@ from toygan.theory import (
 
 DATA_COLOR, FAKE_COLOR, D_COLOR, DSTAR_COLOR = "0.15", "#2ca02c", "#1f77b4", "#ff7f0e"
 
-P_DATA = GaussianMixture([-2.0, 2.0], [0.5, 0.5])  # the toy1d default data
+P_DATA = GaussianMixture([-2.0, 2.0], [0.5, 0.5])  # the 1D experiment's default data
 P_G = GaussianMixture([0.0, 1.0], [1.2, 0.4])  # a generator part-way through training
 
 

@@ -1,4 +1,4 @@
-"""The regime diagram of ``toygan.regimes``: success rates as annotated heatmaps.
+"""The regime diagram of ``toygan.toy.regimes``: success rates as annotated heatmaps.
 
 One row of heatmaps per objective and one for the difference (non-saturating minus saturating,
 on a diverging colormap centred at 0); one column per offset of the data from G's start. Inside

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.animation import FuncAnimation
 
 from toygan.io import load_npy, read_json, save_animation, save_figure
-from toygan.plots import smooth
+from toygan.plotting import smooth
 
 FAKE_COLOR, REAL_COLOR, D_REAL_COLOR = "#2ca02c", "0.3", "#1f77b4"
 
@@ -225,7 +225,7 @@ def save_parzen_curves(
 def save_pretrained_grid(name: str, path: str | Path, n: int = 100, seed: int = 0) -> Path:
     """A 10-column grid of ``n`` samples of ``toygan.pretrained(name)`` drawn with ``seed``,
     titled with the weights' epoch and validation Parzen."""
-    from toygan.hub import pretrained  # the hub builds models; plots import it only here
+    from toygan.mnist.hub import pretrained  # the hub builds models; plots import it only here
 
     G = pretrained(name)
     meta = G.metadata

@@ -2,7 +2,7 @@
 
 Freeze G (at initialisation, and after some steps of ordinary training), train a discriminator
 from scratch against it for more and more iterations, and measure the norm of G's gradient under
-each generator objective, for several seeds at once (``toygan.ensemble``). With the saturating
+each generator objective, for several seeds at once (``toygan.toy.ensemble``). With the saturating
 loss log(1 - D(G(z))) the gradient is sigmoid(l) * dl/dtheta and vanishes as D learns to reject
 fakes (l -> -inf); with -log D(G(z)) it is sigmoid(-l) * dl/dtheta and does not.
 
@@ -29,11 +29,12 @@ from toygan.cli import (
     require,
     run_cli,
 )
-from toygan.compare import BOTH, COMPARE_DEFAULTS, multi_seed_configs, toy_arguments
 from toygan.engine import make_optimizer
-from toygan.ensemble import build_ensemble, member_g_grad_norms
 from toygan.objectives import OBJECTIVES
-from toygan.toy1d import ToyConfig
+from toygan.toy import plots_compare
+from toygan.toy.compare import BOTH, COMPARE_DEFAULTS, multi_seed_configs, toy_arguments
+from toygan.toy.ensemble import build_ensemble, member_g_grad_norms
+from toygan.toy.experiment import ToyConfig
 
 
 @dataclass
@@ -138,8 +139,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def body() -> int:
-        from toygan import plots_compare
-
         cfg, opts = multi_seed_configs(args, SaturationOptions)
         require(min(opts.stages) >= 0, "stages", f"must be >= 0, got {opts.stages}")
         require(opts.d_steps >= 1, "d_steps", f"must be >= 1, got {opts.d_steps}")

@@ -5,9 +5,9 @@ reject samples with high confidence ... log(1 - D(G(z))) saturates", so G should
 log D(G(z)) instead. The claim has two knobs: how strongly D wins (k D steps per G step, D's
 learning rate relative to G's) and how poor G is at the start (how far the data lies from G's
 initial samples near 0). This module sweeps both: for every cell (k, D's lr scale, offset of the
-mixture) and objective it trains ``seeds`` GANs as one vectorised ensemble (``toygan.ensemble``)
+mixture) and objective it trains ``seeds`` GANs as one vectorised ensemble (``toygan.toy.ensemble``)
 and records the success rate (final W1 < threshold and every mode covered, as in
-``toygan.compare``).
+``toygan.toy.compare``).
 
     python -m toygan.run --diagnostic regimes [--seeds 16] [--steps 1000]
 
@@ -27,16 +27,16 @@ from typing import Any
 
 from toygan import io, rundir
 from toygan.cli import OneLineParser, add_dataclass_arguments, add_force_argument, require, run_cli
-from toygan.compare import (
+from toygan.objectives import OBJECTIVES
+from toygan.toy.compare import (
     BOTH,
     COMPARE_DEFAULTS,
     evaluate_members,
     multi_seed_configs,
     toy_arguments,
 )
-from toygan.ensemble import build_ensemble
-from toygan.objectives import OBJECTIVES
-from toygan.toy1d import ToyConfig
+from toygan.toy.ensemble import build_ensemble
+from toygan.toy.experiment import ToyConfig
 
 # The grid's training settings where they differ from the comparison's: short runs with small
 # batches, so that 36 cells x 2 objectives x 16 seeds fit in ~10 minutes on 2 CPU cores.
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def body() -> int:
-        from toygan import plots_regimes
+        from toygan.toy import plots_regimes
 
         cfg, opts = multi_seed_configs(args, RegimeOptions)
         require(min(opts.k_grid) >= 1, "k_grid", f"must be >= 1, got {opts.k_grid}")

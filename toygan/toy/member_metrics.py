@@ -1,6 +1,6 @@
-"""The 1D metrics of ``toygan.metrics`` for S generators at once, as tensor operations.
+"""The 1D metrics of ``toygan.toy.metrics`` for S generators at once, as tensor operations.
 
-A multi-seed run (``toygan.ensemble``) evaluates every member every few hundred steps; one
+A multi-seed run (``toygan.toy.ensemble``) evaluates every member every few hundred steps; one
 Python call per member would cost more than the training itself. These functions take samples
 of all members, shape (n, S), and return one value per member, computed on the samples' device
 with the formulas of the scalar versions (which serve as their test oracles):
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from toygan.mixture import GaussianMixture
+from toygan.toy.mixture import GaussianMixture
 
 
 def wasserstein1_members(

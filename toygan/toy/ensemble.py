@@ -10,9 +10,9 @@ gradient is exactly its own single-run gradient (a plain mean would scale it by 
 hides and SGD does not). Adam and SGD update elementwise, so stacked parameters are updated
 exactly as S separate optimisers would update them.
 
-Each member is initialised as ``toy1d.build_trainer`` initialises seed s, and draws its real and
-noise minibatches from its own ``torch.Generator(seed s)`` in the same order as a single run: up to
-floating-point rounding, member i *is* the single run with seed s_i.
+Each member is initialised as ``experiment.build_trainer`` initialises seed s, and draws its real
+and noise minibatches from its own ``torch.Generator(seed s)`` in the same order as a single run:
+up to floating-point rounding, member i *is* the single run with seed s_i.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from torch.optim.lr_scheduler import LinearLR
 from toygan.engine import GANTrainer, TrainingDiverged, make_optimizer, resolve_device
 from toygan.models import ACTIVATIONS, OUTPUTS, Discriminator, Generator, NoisePrior
 from toygan.objectives import Objective, get_objective
-from toygan.toy1d import ToyConfig
+from toygan.toy.experiment import ToyConfig
 
 _INPLACE = {"relu": F.relu_, "leaky_relu": partial(F.leaky_relu_, negative_slope=0.2)}
 
@@ -197,7 +197,7 @@ class EnsembleTrainer(GANTrainer):
 
 
 def build_ensemble(cfg: ToyConfig, seeds: Sequence[int]) -> EnsembleTrainer:
-    """A ``GANTrainer`` training one member per seed, each as ``toy1d.build_trainer`` would.
+    """A ``GANTrainer`` training one member per seed, each as ``experiment.build_trainer`` would.
 
     ``cfg.seed`` is ignored (``seeds`` replace it). The trainer's ``history`` holds losses summed
     over members, mean D(real)/D(fake) over all members and the joint ||grad_G||; per-member

@@ -1,8 +1,8 @@
 """Watch a 1D GAN train, live in a notebook, in the spirit of GAN Lab (Kahng et al. 2018).
 
 ``LivePanel`` is a snapshot callback for ``GANTrainer.train(callbacks=[...])``: at every snapshot
-it draws the panel of ``toygan.plots`` (real and fake samples, p_data, p_g, D(x), the optimal
-D*(x) for the current G from ``toygan.theory.optimal_discriminator`` with a ``SampleDensity`` of
+it draws the panel of ``toygan.toy.plots`` (real and fake samples, p_data, p_g, D(x), the optimal
+D*(x) for the current G from ``toygan.toy.theory.optimal_discriminator`` with a ``SampleDensity`` of
 G's samples, the 1/2 line) and the loss curves so far, and replaces the previous picture through
 an ``IPython.display`` display handle. That works in plain Jupyter, JupyterLab, VS Code and
 headless runs (nbmake, nbconvert) alike, without ipywidgets; the last picture stays in the
@@ -17,13 +17,13 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import torch
 
-from toygan import plots
 from toygan.engine import GANTrainer
-from toygan.metrics import wasserstein1
-from toygan.mixture import GaussianMixture
 from toygan.objectives import Objective, get_objective
-from toygan.optima import d_axis, optimum_on_grid
-from toygan.toy1d import generate
+from toygan.toy import plots
+from toygan.toy.experiment import generate
+from toygan.toy.metrics import wasserstein1
+from toygan.toy.mixture import GaussianMixture
+from toygan.toy.optima import d_axis, optimum_on_grid
 
 
 def live_snapshot(
@@ -37,7 +37,7 @@ def live_snapshot(
     objective: str | Objective = "nonsaturating",
 ) -> plots.Snapshot:
     """The panel's data at ``step``: ``plots.take_snapshot``, with D as ``objective`` reports it
-    and its optimum for the current G (``toygan.optima``: ``toygan.theory``'s D* with a
+    and its optimum for the current G (``toygan.toy.optima``: ``toygan.toy.theory``'s D* with a
     ``SampleDensity`` of G's samples; for a critic, the 1D optimal critic).
 
     G's samples come from a dedicated generator seeded with ``seed`` (the same z every time, so
@@ -71,7 +71,7 @@ class LivePanel:
         data: the data distribution (p_data of the panel, D*'s numerator).
         n_samples: real and fake samples per panel.
         seed: seeds the fixed real sample (``seed + 1``) and G's noise (``seed + 2``).
-        objective: how D is read and which optimum is drawn (``toygan.optima``), and the loss
+        objective: how D is read and which optimum is drawn (``toygan.toy.optima``), and the loss
             curves' equilibrium lines.
         figsize: size of the live figure (panel left, losses right).
         show: display in the notebook (``False``: only keep ``snapshots`` and the figure).

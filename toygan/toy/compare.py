@@ -3,7 +3,7 @@
 Goodfellow et al. 2014 (arXiv:1406.2661), section 3, propose maximising log D(G(z)) instead of
 minimising log(1 - D(G(z))) because the latter saturates early in training. One run of each
 proves nothing; this module trains ``--seeds`` members per objective as one vectorised ensemble
-(``toygan.ensemble``) and reports, per objective: the success rate (final W1 below a stated
+(``toygan.toy.ensemble``) and reports, per objective: the success rate (final W1 below a stated
 threshold *and* every mode covered), the distribution of final W1, mode coverage, the share of
 high-quality samples, the time to converge and E|D - 1/2| over training.
 
@@ -41,10 +41,11 @@ from toygan.cli import (
     require,
     run_cli,
 )
-from toygan.ensemble import build_ensemble, member_d_deviation, member_logits, sample_members
-from toygan.member_metrics import mode_stats_members, wasserstein1_members
 from toygan.objectives import GAN_DEFAULTS, OBJECTIVES, get_objective
-from toygan.toy1d import TOY_CHOICES, ToyConfig, check_config
+from toygan.toy import plots_compare
+from toygan.toy.ensemble import build_ensemble, member_d_deviation, member_logits, sample_members
+from toygan.toy.experiment import TOY_CHOICES, ToyConfig, check_config
+from toygan.toy.member_metrics import mode_stats_members, wasserstein1_members
 
 # The comparison's documented defaults, where they differ from ToyConfig's (see README):
 # SGD with momentum as in the paper (Adam rescales small gradients and hides saturation).
@@ -118,7 +119,7 @@ def toy_arguments(parser: argparse.ArgumentParser, defaults: dict[str, Any]) -> 
 def evaluate_members(trainer, mix, n: int) -> dict[str, np.ndarray]:
     """Every member's samples (n, S) and W1, modes covered, high quality, alive (each (S,)).
 
-    All members at once on the device (``toygan.member_metrics``); a quarantined or non-finite
+    All members at once on the device (``toygan.toy.member_metrics``); a quarantined or non-finite
     member gets W1 = inf and no mode covered.
     """
     x = sample_members(trainer, n)  # (n, S)
@@ -235,8 +236,6 @@ def compare(cfg: ToyConfig, opts: CompareOptions, out: Path, explicit=()) -> dic
 
     Each objective trains with ``objective_config(cfg, objective, explicit)``; config.json and
     summary.json record every objective's settings."""
-    from toygan import plots_compare  # figures import this module's results, not vice versa
-
     seeds = list(range(cfg.seed, cfg.seed + opts.seeds))
     mix = cfg.mixture()
     lo, hi = min(mix.means) - 4 * max(mix.stds) - 2, max(mix.means) + 4 * max(mix.stds) + 2

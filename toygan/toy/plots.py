@@ -20,10 +20,11 @@ import torch
 from matplotlib.animation import FuncAnimation
 
 from toygan import io
-from toygan.density import SampleDensity
 from toygan.engine import History
 from toygan.io import save_figure
-from toygan.mixture import GaussianMixture
+from toygan.plotting import smooth
+from toygan.toy.density import SampleDensity
+from toygan.toy.mixture import GaussianMixture
 
 DATA_COLOR, FAKE_COLOR, D_COLOR, DSTAR_COLOR = "0.15", "#2ca02c", "#1f77b4", "#ff7f0e"
 
@@ -165,15 +166,6 @@ def draw_strip(snaps: Sequence[Snapshot], n: int = 4) -> plt.Figure:
             ax.set_ylabel("")
     fig.tight_layout()
     return fig
-
-
-def smooth(y: np.ndarray, window: int) -> np.ndarray:
-    """Centred moving average over ``window`` points, same length (edges padded)."""
-    if len(y) < window or window <= 1:
-        return y
-    kernel = np.ones(window) / window
-    return np.convolve(np.pad(y, (window // 2, window - 1 - window // 2), mode="edge"), kernel,
-                       mode="valid")  # fmt: skip
 
 
 def draw_losses(ax: plt.Axes, history: History, objective: str = "nonsaturating") -> plt.Axes:

@@ -9,7 +9,7 @@ the mean over the 10,000 test images ± ``ll.std() / sqrt(m)`` (numpy's std: ddo
 original batches the images (100 at a time) only to bound memory: the numbers do not depend on it.
 
 Theis et al. 2016 show Parzen estimates can mislead; toygan reports it because it is the paper's
-table, beside better metrics (``toygan.evaluate``).
+table, beside better metrics (``toygan.mnist.evaluate``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from toygan.mnist import MnistError, load_mnist
+from toygan.mnist.data import MnistError, load_mnist
 
 SIGMAS = np.logspace(-1, 0, 10)  # the paper's candidate kernel widths (pixels in [0, 1])
 VALID_SLICE = (50_000, 1_000)  # train[50000:51000], parzen_ll.py's validation images

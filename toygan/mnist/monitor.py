@@ -20,8 +20,8 @@ from typing import Any
 import torch
 
 from toygan import io
-from toygan.mnist import OUTPUT_RANGES, to_pixels
-from toygan.parzen import SIGMAS, choose_sigma, held_out
+from toygan.mnist.data import OUTPUT_RANGES, to_pixels
+from toygan.mnist.parzen import SIGMAS, choose_sigma, held_out
 
 N_SAMPLES = 10_000  # generator samples per evaluation (parzen_ll.py's default)
 

@@ -4,8 +4,9 @@ Proposition 1 of Goodfellow et al. 2014 (arXiv:1406.2661) says that for fixed G 
 D* = p_data / (p_data + p_g). ``fit_discriminator`` trains D with the engine's own update
 (``GANTrainer.d_step``: the discriminator loss of the objective registry on fresh minibatches,
 with its penalty and post-step hook) where the "generator" is the identity and its noise prior is
-p_g itself, so G(z) ~ p_g. Compare the result with ``toygan.theory.optimal_discriminator`` (GAN,
-least squares, hinge) or, for a Wasserstein critic, its value with ``toygan.theory.wasserstein1``.
+p_g itself, so G(z) ~ p_g. Compare the result with ``toygan.toy.theory.optimal_discriminator``
+(GAN, least squares, hinge) or, for a Wasserstein critic, its value with
+``toygan.toy.theory.wasserstein1``.
 """
 
 from __future__ import annotations

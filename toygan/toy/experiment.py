@@ -18,12 +18,13 @@ import numpy as np
 import torch
 from torch.optim.lr_scheduler import LinearLR
 
-from toygan import io, metrics, plots, rundir
+from toygan import io, rundir
 from toygan.cli import DictConfig, FileError, UsageError, require, require_memory
 from toygan.engine import OPTIMIZERS, GANTrainer, TrainingDiverged, make_optimizer, resolve_device
-from toygan.mixture import GaussianMixture
 from toygan.models import ACTIVATIONS, PRIORS, Discriminator, Generator, NoisePrior
 from toygan.objectives import OBJECTIVES, Objective, get_objective, resolve_settings
+from toygan.toy import metrics, plots
+from toygan.toy.mixture import GaussianMixture
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Each objective's discriminator beside its own optimum, as arrays on a grid (for the figures).
 
-For fixed G the optimal D depends on the objective (``toygan.theory``): D* = p_data/(p_data+p_g)
+For fixed G the optimal D depends on the objective (``toygan.toy.theory``): D* = p_data/(p_data+p_g)
 for the GAN losses, (b p_data + a p_g)/(p_data + p_g) for least squares, sign(p_data - p_g) for
 the hinge loss, all from a KDE of G's samples (``SampleDensity``). A Wasserstein critic has no
 pointwise optimum: in 1D an optimal 1-Lipschitz critic has slope sign(F_g - F_data), computed
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from toygan.density import SampleDensity
-from toygan.mixture import GaussianMixture
 from toygan.objectives import Objective, get_objective
-from toygan.theory import optimal_discriminator
+from toygan.toy.density import SampleDensity
+from toygan.toy.mixture import GaussianMixture
+from toygan.toy.theory import optimal_discriminator
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from scipy import stats
 
-from toygan.mixture import GaussianMixture
-from toygan.theory import wasserstein1_exact
+from toygan.toy.mixture import GaussianMixture
+from toygan.toy.theory import wasserstein1_exact
 
 
 def _flat64(samples: torch.Tensor | np.ndarray) -> torch.Tensor:
@@ -30,7 +30,7 @@ def _flat64(samples: torch.Tensor | np.ndarray) -> torch.Tensor:
 
 def wasserstein1(samples: torch.Tensor | np.ndarray | GaussianMixture, dist: GaussianMixture):
     """Exact W1 between the empirical distribution of ``samples`` (any shape) and ``dist``; or,
-    given two distributions (anything with ``cdf``), ``toygan.theory.wasserstein1_exact``:
+    given two distributions (anything with ``cdf``), ``toygan.toy.theory.wasserstein1_exact``:
     int |F_data - F_g| dx by quadrature."""
     if hasattr(samples, "cdf"):
         return wasserstein1_exact(samples, dist)
