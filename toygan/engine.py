@@ -36,6 +36,7 @@ STATS_CHUNK = 100  # iterations per statistics computation (device side, no host
 # alternating: Algorithm 1 (k D steps, then a G step on fresh noise); simultaneous: the released
 # 2014 code (one forward pass, both gradients, then both optimiser steps; ``simultaneous_step``)
 UPDATES = ("alternating", "simultaneous")
+D_PASSES = ("joint", "separate")
 
 
 class Sampler(Protocol):
@@ -177,7 +178,10 @@ class GANTrainer:
     or more), whose matrix products are too small to gain from splitting (the 1D step of
     ``benchmarks/bench_1d.py`` ran 1,248 vs 1,093 steps/s on one thread vs two), and otherwise
     leaves torch's setting. ``update``: ``"alternating"`` (Algorithm 1) or ``"simultaneous"``
-    (the released 2014 code: ``simultaneous_step``, k_steps 1, autograd).
+    (the released 2014 code: ``simultaneous_step``, k_steps 1, autograd). ``d_passes``:
+    ``"joint"`` (D sees the real and the fake minibatch as one batch of 2m: one pass) or
+    ``"separate"`` (one pass each, as the DCGAN/InfoGAN code calls D: a D with batch norm then
+    normalises real and fake minibatches by their own statistics).
     """
 
     def __init__(
@@ -199,6 +203,7 @@ class GANTrainer:
         fast: bool = True,
         threads: int | None = None,
         update: str = "alternating",
+        d_passes: str = "joint",
     ) -> None:
         if k_steps < 1 or batch_size < 1 or prefetch < 1:
             raise ValueError(
@@ -210,7 +215,9 @@ class GANTrainer:
                 f"update must be one of {UPDATES} (simultaneous: k_steps 1 and a g_opt), got "
                 f"{update!r} with k_steps {k_steps}"
             )
-        self.update = update
+        if d_passes not in D_PASSES:
+            raise ValueError(f"d_passes must be one of {D_PASSES}, got {d_passes!r}")
+        self.update, self.d_passes = update, d_passes
         self.G, self.D, self.prior, self.data = generator, discriminator, prior, data
         self.objective = get_objective(objective)
         self.g_opt, self.d_opt = g_opt, d_opt
@@ -228,6 +235,7 @@ class GANTrainer:
         self.fast_d = (
             fast
             and autocast is None
+            and d_passes == "joint"
             and self.objective.analytic
             and hasattr(discriminator, "backward_cached")
         )
@@ -262,6 +270,12 @@ class GANTrainer:
         """A fresh noise minibatch (batch_size, noise_dim)."""
         return self._next(self._noise, self.prior, self.k_steps + 1)
 
+    def _d_logits(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """D's logits on a real then a fake minibatch (2m, 1), in ``d_passes`` passes."""
+        if self.d_passes == "joint":
+            return self.D(torch.cat([real, fake]))  # (2m, 1): one pass for both
+        return torch.cat([self.D(real), self.D(fake)])  # (2m, 1): batch statistics each
+
     def d_step(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One D update on fresh real and noise minibatches.
 
@@ -279,7 +293,7 @@ class GANTrainer:
             self.D.backward_cached(cache, torch.cat(grads))  # (2m, 1) dL/dl
         else:
             with self._amp():
-                logits = self.D(torch.cat([real, fake])).float()  # (2m, 1): one pass for both
+                logits = self._d_logits(real, fake).float()  # (2m, 1)
             loss = self.objective.discriminator_loss(logits[:m], logits[m:])
             if self.objective.d_penalty is not None:  # its random draws come from self.rng
                 penalty = self.objective.discriminator_penalty(self.D, real, fake, self.rng)
@@ -327,7 +341,7 @@ class GANTrainer:
         real = self.sample_real()  # (m, *data_shape)
         with self._amp():
             fake = self.G(self.sample_noise()).to(real.dtype)  # (m, *data_shape)
-            logits = self.D(torch.cat([real, fake]))  # (2m, 1)
+            logits = self._d_logits(real, fake)  # (2m, 1)
         if self.autocast is not None:
             logits = logits.float()  # losses in float32 (float64 models keep float64)
         d_loss = self.objective.discriminator_loss(logits[:m], logits[m:])

@@ -55,7 +55,7 @@ class MnistConfig(DictConfig):
     """Settings of one MNIST run; the defaults are the ``modern`` preset on the train split."""
 
     dataset: str = "mnist"  # data set of this entry point (toygan.run dispatches on it)
-    preset: str = "modern"  # modern (LeakyReLU MLPs, tanh, Adam) | goodfellow2014 (maxout, SGD)
+    preset: str = "modern"  # modern (MLPs, Adam) | goodfellow2014 (maxout, SGD) | dcgan (conv, BN)
     # G loss: saturating log(1-D(G(z))) | nonsaturating -log D(G(z))
     objective: str = "nonsaturating"
     data_dir: str = ""  # folder of the IDX files ('': $TOYGAN_DATA/mnist or ~/.cache/toygan/mnist)
@@ -63,7 +63,7 @@ class MnistConfig(DictConfig):
     limit: int = 0  # train on the first N images of the split (0: all; train: the paper's 50,000)
     download: bool = True  # download missing files from the standard mirrors
     epochs: int = 5  # passes over the training images
-    batch_size: int = 0  # minibatch size m (0: the preset's, 100 goodfellow2014 / 16 modern)
+    batch_size: int = 0  # minibatch size m (0: the preset's: 100 / 16 / 128 dcgan)
     k_steps: int = 1  # discriminator updates per generator update (k in Algorithm 1)
     lr: float = 0.0  # learning rate of both networks (0: the preset's)
     seed: int = 0  # seeds initialisation and every random draw of the run
@@ -159,6 +159,7 @@ def build_trainer(cfg: MnistConfig) -> tuple[GANTrainer, int]:
         autocast=AMP[cfg.amp],
         prefetch=1,
         update=p.update,
+        d_passes=p.d_passes,
     )
     return trainer, per_epoch
 

@@ -30,7 +30,13 @@
   2e-4 give noise-like blobs after 5 epochs of a 9,000-image subset; 16 and 5e-4 give 2,810
   updates and recognisable digits).
 
-D returns logits in both; either objective works with either preset.
+- ``dcgan``: the 28 x 28 convolutional G and D of InfoGAN's released MNIST code without the Q
+  head (``toygan.mnist.models``: batch norm, leaky slope 0.01, N(0, 0.02) init), trained as
+  DCGAN (Radford et al. 2016) and that code train them: Adam(2e-4, beta1 0.5), batch 128,
+  Algorithm 1 with k = 1, D called separately on the real and the fake minibatch (its batch norm
+  sees each alone); noise U(-1, 1)^62 (the code's ``Uniform(62)``).
+
+D returns logits in all three; every objective works with every preset.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from toygan.engine import make_optimizer
+from toygan.mnist.models import DCGANDiscriminator, DCGANGenerator, dcgan_init_
 from toygan.models import Discriminator, Generator, NoisePrior
 from toygan.objectives import Objective, get_objective
 
@@ -153,12 +160,13 @@ class Preset:
     lr: float
     optimizer: str  # sgd | adam
     output: str  # generator output: sigmoid -> pixels in [0, 1], tanh -> [-1, 1]
-    noise: str = "gaussian"  # gaussian N(0, I) | uniform_sqrt3 U(-sqrt 3, sqrt 3) (unit variance)
-    init: str = "torch"  # torch: PyTorch's default | goodfellow2014: irange uniforms, see above
+    noise: str = "gaussian"  # gaussian N(0, I) | uniform_sqrt3 U(+-sqrt 3) | uniform U(-1, 1)
+    init: str = "torch"  # torch: PyTorch default | goodfellow2014: irange uniforms | dcgan
     update: str = "alternating"  # alternating (Algorithm 1) | simultaneous (the 2014 code)
     d_loss_scale: float = 1.0  # L_D multiplier: 0.5 in the 2014 code's d_obj
-    networks: str = "mlp"  # mlp: LeakyReLU MLPs | maxout2014: the 2014 code's G and maxout D
+    networks: str = "mlp"  # mlp | maxout2014: the 2014 code's nets | dcgan: toygan.mnist.models
     marginal_bias: bool = False  # G's output bias = logit of the pixel marginals (2014 init)
+    d_passes: str = "joint"  # joint: one D pass on real + fake | separate (batch-norm D)
 
 
 PRESETS = {
@@ -177,6 +185,18 @@ PRESETS = {
         marginal_bias=True,
     ),
     "modern": Preset("modern", 16, 100, 5e-4, "adam", "tanh"),
+    "dcgan": Preset(
+        "dcgan",
+        128,
+        62,
+        2e-4,
+        "adam",
+        "sigmoid",
+        noise="uniform",
+        init="dcgan",
+        networks="dcgan",
+        d_passes="separate",
+    ),
 }
 # The Table 1 ablation: goodfellow2014 with exactly one thing changed back to what a reader of the
 # paper's text (or PyTorch's defaults) would do; named for that one change.
@@ -217,7 +237,9 @@ class UniformNoise(NoisePrior):
 def build_prior(name: str) -> NoisePrior:
     """The noise prior of preset ``name``."""
     p = get_preset(name)
-    return UniformNoise(p.noise_dim) if p.noise == "uniform_sqrt3" else NoisePrior(p.noise_dim)
+    if p.noise == "uniform_sqrt3":
+        return UniformNoise(p.noise_dim)
+    return UniformNoise(p.noise_dim, 1.0) if p.noise == "uniform" else NoisePrior(p.noise_dim)
 
 
 def build_objective(name: str, objective: str | Objective) -> Objective:
@@ -291,6 +313,9 @@ def build_models(
         if p.init == "goodfellow2014":
             marginals = images.cpu() if images is not None and p.marginal_bias else None
             goodfellow_init_(G, D, marginals, generator)
+    elif p.networks == "dcgan":
+        G, D = DCGANGenerator(p.noise_dim), DCGANDiscriminator()
+        dcgan_init_(G, D, generator=generator)
     else:
         G = Generator(p.noise_dim, IMAGE_DIM, [256, 512, 1024], 0, "leaky_relu", p.output)
         D = Discriminator(IMAGE_DIM, [1024, 512, 256], 0, "leaky_relu", dropout=0.3)
