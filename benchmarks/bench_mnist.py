@@ -102,7 +102,7 @@ def measure(args, batch_size: int) -> float:
     )  # fmt: skip
     device = resolve_device(args.device)
     trainer, _ = build_trainer(cfg)
-    images = load_mnist(args.split, args.data_dir or None, args.limit)
+    images = load_mnist(args.split, args.data_dir or None, cfg.n_train)  # the trainer's images
     seed = SeedLoop(to_pixels(images, (-1.0, 1.0), "cpu"), trainer.batch_size, device)
 
     def timed(fn) -> tuple[float, float]:
