@@ -10,11 +10,13 @@ ruff format --check .
 # pytest and a notebook kernel run side by side.
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}" TOYGAN_QUICK=1 MPLBACKEND=Agg
-# The MNIST notebooks need the real test files, like the MNIST tests (which skip without them).
+# The MNIST notebook needs the real training and test files, like the MNIST tests (which skip
+# without them).
 mnist_dir="${TOYGAN_MNIST_DIR:-../shared/data/mnist}"
 notebooks=()
 for nb in notebooks/*.ipynb; do
-    if [[ $nb == *mnist* && ! -f $mnist_dir/t10k-images-idx3-ubyte.gz ]]; then
+    if [[ $nb == *mnist* && ! ( -f $mnist_dir/t10k-images-idx3-ubyte.gz && \
+        -f $mnist_dir/train-images-idx3-ubyte.gz ) ]]; then
         echo "MNIST files not found in $mnist_dir: skipping $nb"
         continue
     fi
