@@ -134,3 +134,15 @@ def test_evaluate_pretrained_refuses_unknown_names_and_missing_run_dir(tmp_path,
     assert "--pretrained NAME" in capsys.readouterr().err
     assert evaluate_main(["--pretrained", "modern", "--n-samples", "1", str(tmp_path / "y")]) == 2
     assert "--n-samples" in capsys.readouterr().err
+
+
+def test_evaluate_pretrained_never_writes_over_a_training_run(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"dataset": "mnist", "preset": "modern"}))
+    (run / "samples.npy").write_bytes(b"the run's own samples")
+    assert evaluate_main(["--pretrained", "modern", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "holds a training run" in err and "\n" not in err.strip()
+    assert (run / "samples.npy").read_bytes() == b"the run's own samples"
+    assert "weights" not in json.loads((run / "config.json").read_text())

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from toygan import io
+from toygan import io, rundir
 from toygan.cli import (
     FileError,
     OneLineParser,
@@ -270,6 +270,13 @@ class EvalConfig:
 def pretrained_run(name: str, run_dir: Path, data_dir: str, n: int, seed: int) -> Path:
     """Make ``run_dir`` an evaluable run of the shipped generator ``name``: ``n`` samples drawn
     with ``seed`` (samples.npy, (n, 784) in [0, 1]) and the config of the run it came from."""
+    if rundir.holds_run(run_dir):  # only a directory this function wrote may be written again
+        stored = io.read_json(run_dir / "config.json") if (run_dir / "config.json").exists() else {}
+        if not (isinstance(stored, dict) and "weights" in stored) or rundir.read_status(run_dir):
+            raise UsageError(
+                "run_dir",
+                f"{run_dir} holds a training run: give --pretrained a directory of its own",
+            )
     G = pretrained(name)
     cfg = MnistConfig(preset=name, data_dir=data_dir, split="train", seed=seed, n_samples=n)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -304,9 +311,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
             except ValueError as err:
                 raise UsageError("--pretrained", str(err)) from None
-        elif not ns.run_dir:
+        elif ns.run_dir:
+            run = Path(ns.run_dir)
+        else:
             raise UsageError("run_dir", "give a run directory, or --pretrained NAME")
-        run = Path(ns.run_dir) if not ns.pretrained else run
         if not (run / "samples.npy").exists() or not (run / "config.json").exists():
             raise UsageError("run_dir", f"{run} has no samples.npy and config.json")
         cache = Path(ns.cache_dir) if ns.cache_dir else clf.default_cache_dir()
