@@ -208,11 +208,11 @@ def save_parzen_curves(
                 text += f" (never learns: {ll[-1]:.0f}, at the floor)"
                 style = {"lw": 2.5, "color": "0.45", "ls": ":"}
             ax.plot(epochs, np.maximum(ll, lo), label=text, **style)
-        ax.axhspan(paper[0] - paper[1], paper[0] + paper[1], color="tab:red", alpha=0.15)
+        ax.axhspan(paper[0] - paper[1], paper[0] + paper[1], color="tab:purple", alpha=0.15)
         ax.axhline(
-            paper[0], color="tab:red", lw=1, label=f"paper, test: {paper[0]:g} ± {paper[1]:g}"
+            paper[0], color="tab:purple", lw=1, label=f"paper, test: {paper[0]:g} ± {paper[1]:g}"
         )
-        ax.axhline(goal, color="tab:red", lw=1, ls="--", label=f"goal {goal:g}")
+        ax.axhline(goal, color="tab:purple", lw=1, ls="--", label=f"goal {goal:g}")
         ax.set(title=title, xlabel="epoch (50,000 images each)", ylim=(lo, paper[0] + 15))
         ax.legend(fontsize=8, loc="lower right")
     axes[0].set_ylabel("validation Parzen log-likelihood (nats)")
