@@ -16,7 +16,12 @@ step), large layers as (W x^T + b)^T, reused gradient buffers, LeanAdam, statist
 Each batch size is its own pair of loops; the default measures the ``modern`` preset's batch (16),
 the seed code's (64) and the ``goodfellow2014`` preset's (100) on the paper's train[0:50000].
 
+``--model cgan|infogan|bigan [--preset P]`` compares the engine playing that game with a plain
+PyTorch loop of the same networks and algorithm (``plain_family.PlainLoop``), at batch 64 and
+at the preset's own batch size (default).
+
     python benchmarks/bench_mnist.py --data-dir ../shared/data/mnist
+    python benchmarks/bench_mnist.py --data-dir ../shared/data/mnist --model infogan
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ import time
 
 import numpy as np
 import torch
+from plain_family import PlainLoop
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from toygan.engine import resolve_device
+from toygan.mnist import presets
 from toygan.mnist.data import load_mnist, to_pixels
 from toygan.mnist.experiment import MnistConfig, build_trainer
 
@@ -98,12 +105,16 @@ def measure(args, batch_size: int) -> float:
     """Print one batch size's comparison; return toygan's images/s over the seed loop's."""
     cfg = MnistConfig(
         split=args.split, limit=args.limit, data_dir=args.data_dir, device=args.device,
-        batch_size=batch_size, progress=False,
+        batch_size=batch_size, progress=False, model=args.model, preset=args.preset,
     )  # fmt: skip
     device = resolve_device(args.device)
     trainer, _ = build_trainer(cfg)
-    images = load_mnist(args.split, args.data_dir or None, cfg.n_train)  # the trainer's images
-    seed = SeedLoop(to_pixels(images, (-1.0, 1.0), "cpu"), trainer.batch_size, device)
+    images, labels = load_mnist(args.split, args.data_dir or None, cfg.n_train, labels=True)
+    if args.model == "gan":  # the trainer's images, the seed code's [-1, 1] range
+        seed = SeedLoop(to_pixels(images, (-1.0, 1.0), "cpu"), trainer.batch_size, device)
+    else:  # the same networks, written plainly; pixels in [0, 1] (sigmoid outputs)
+        y = torch.from_numpy(labels.astype(np.int64))
+        seed = PlainLoop(trainer, to_pixels(images, (0.0, 1.0), "cpu"), y)
 
     def timed(fn) -> tuple[float, float]:
         t0, c0 = time.perf_counter(), time.process_time()
@@ -113,7 +124,7 @@ def measure(args, batch_size: int) -> float:
 
     loops = {
         "toygan": lambda: trainer.train(args.steps, progress=False),
-        "seed-style": lambda: seed.run(args.steps),
+        "plain": lambda: seed.run(args.steps),
     }
 
     trainer.train(5, progress=False)  # warm-up (allocator, kernels)
@@ -128,8 +139,9 @@ def measure(args, batch_size: int) -> float:
         k: 1e3 * statistics.median(c for _, c in v) / (args.steps * m) for k, v in times.items()
     }
     print(
-        f"device={device} threads={torch.get_num_threads()} batch={m} steps/block={args.steps} "
-        f"repeats={args.repeats} data={args.split}[0:{len(images)}]"
+        f"model={cfg.model} preset={cfg.preset} device={device} threads="
+        f"{torch.get_num_threads()} batch={m} steps/block={args.steps} repeats={args.repeats} "
+        f"data={args.split}[0:{len(images)}]"
     )
     for k, v in ips.items():
         walls = np.round([w for w, _ in times[k]], 2).tolist()
@@ -137,9 +149,9 @@ def measure(args, batch_size: int) -> float:
             f"{k:>10}: {v:8.1f} images/s (best block; blocks {walls} s), "
             f"{cpu_ms[k]:.2f} ms CPU time per image (median)"
         )
-    ratio = ips["toygan"] / ips["seed-style"]
-    print(f"ratio toygan / seed-style: {ratio:.2f}x images/s, ", end="")
-    print(f"{cpu_ms['seed-style'] / cpu_ms['toygan']:.2f}x CPU time per image")
+    ratio = ips["toygan"] / ips["plain"]
+    print(f"ratio toygan / plain: {ratio:.2f}x images/s, ", end="")
+    print(f"{cpu_ms['plain'] / cpu_ms['toygan']:.2f}x CPU time per image")
     return ratio
 
 
@@ -148,14 +160,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default="", help="folder of the IDX files (default: cache)")
     p.add_argument("--split", default="train", choices=["train", "test"], help="default: train")
     p.add_argument("--limit", type=int, default=0, help="first N images (0: train[0:50000])")
+    p.add_argument("--model", default="gan", choices=list(presets.MODELS))
+    p.add_argument("--preset", default="", help="default: the model's own preset")
     p.add_argument(
-        "--batch-size", type=int, nargs="+", default=[16, 64, 100],
-        help="batch sizes, each measured on its own (default: 16 64 100)",
+        "--batch-size", type=int, nargs="+", default=[],
+        help="batch sizes, each measured on its own (default: gan 16 64 100; others 64 and the "
+        "preset's)",
     )  # fmt: skip
     p.add_argument("--steps", type=int, default=30, help="iterations per timed block")
     p.add_argument("--repeats", type=int, default=5, help="alternating timed blocks per loop")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     args = p.parse_args(argv)
+    if not args.batch_size:
+        own = presets.get_preset(args.preset or presets.DEFAULT_PRESET[args.model]).batch_size
+        args.batch_size = [16, 64, 100] if args.model == "gan" else sorted({64, own})
     ratios = {m: measure(args, m) for m in args.batch_size}
     print("summary: " + ", ".join(f"batch {m}: {r:.2f}x" for m, r in ratios.items()))
     return 0

@@ -196,7 +196,7 @@ def test_statistics_are_the_objective_losses_of_each_iteration():
         d_loss = np.mean([float(obj.discriminator_loss(lg[:m], lg[m:])) for lg in ds])
         d_real = np.mean([float(torch.sigmoid(lg[:m]).mean()) for lg in ds])
         d_fake = np.mean([float(torch.sigmoid(lg[m:]).mean()) for lg in ds])
-        g_logits, g_norm = seen["g"][i]
+        g_logits, g_norm, _ = seen["g"][i]
         expected = [d_loss, float(obj.generator_loss(g_logits)), d_real, d_fake, float(g_norm)]
         got = [h.stats[k][i] for k in ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm")]
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

@@ -75,7 +75,7 @@ def test_simultaneous_step_matches_float64_oracle(seed):
     z = presets.UniformNoise(3).sample(6, torch.Generator().manual_seed(seed + 3)).double()
     tr._real, tr._noise = [real], [z]  # the step's minibatches
     torch.manual_seed(seed + 4)  # dropout masks: the same draws in the step and the oracle
-    logits, penalty, norm = tr.simultaneous_step()
+    logits, penalty, norm, _ = tr.simultaneous_step()
 
     torch.manual_seed(seed + 4)
     fake = G0(z)  # (6, 4)

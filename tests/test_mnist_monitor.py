@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from toygan.game import Game
 from toygan.mnist import monitor
 from toygan.mnist.parzen import SIGMAS, parzen_log_likelihood
+from toygan.mnist.sampling import generate
 from toygan.models import Generator, NoisePrior
 
 REAL = Path(os.environ.get("TOYGAN_MNIST_DIR", Path(__file__).parents[1] / "../shared/data/mnist"))
@@ -24,7 +26,8 @@ def read_rows(path):
 def test_monitor_rows_best_and_resume(tmp_path):
     torch.manual_seed(0)
     G = Generator(3, 784, 8, 1, "relu", "sigmoid")
-    tr = SimpleNamespace(G=G, prior=NoisePrior(3), device=torch.device("cpu"))
+    tr = SimpleNamespace(G=G, prior=NoisePrior(3), device=torch.device("cpu"), game=Game())
+    tr.generate = G  # the trainer's generate(noise): G(z) in the unconditional game
     valid = torch.rand(20, 784, generator=torch.Generator().manual_seed(1))
     mon = monitor.ParzenMonitor(tmp_path, 2, 10, valid, "v", seed=5, n_samples=30)
     for step in range(0, 70, 10):  # epochs 0..6: evaluations at 2, 4, 6
@@ -37,7 +40,7 @@ def test_monitor_rows_best_and_resume(tmp_path):
     lls = [float(r["valid_ll"]) for r in rows]
     assert best["epoch"] == 2 * (int(np.argmax(lls)) + 1) and best["valid_ll"] == max(lls)
     # the row's number is the protocol's: max over the sigma grid of the mean validation LL
-    samples = monitor.sample_pixels(G, tr.prior, 30, 5, tr.device)
+    samples = generate(tr, 30, 5)
     torch.testing.assert_close(
         float(rows[-1]["valid_ll"]),
         parzen_log_likelihood(valid, samples, SIGMAS).mean(1).max().item(),

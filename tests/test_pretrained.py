@@ -45,7 +45,7 @@ def test_missing_corrupt_and_wrong_weights_name_the_file(tmp_path):
     save_file({"w": torch.zeros(2)}, str(tmp_path / "modern.safetensors"))
     with pytest.raises(FileError, match="does not fit"):
         pretrained("modern", weights_dir=tmp_path)
-    with pytest.raises(ValueError, match="unknown preset"):
+    with pytest.raises(ValueError, match="unknown pretrained model 'nope'"):
         pretrained("nope", weights_dir=tmp_path)
 
 

@@ -10,10 +10,16 @@ Gradients come from autograd, or, when the networks have analytic backward passe
 derivatives, from those: the same numbers without autograd's per-operation overhead, which is
 most of a step for small networks. ``fast=False`` forces autograd.
 
-Per-step statistics (d_loss, g_loss, mean D(real), mean D(fake), ||grad_G||) are computed on the
-training device from each iteration's logits, a chunk of iterations at a time (``chunk_stats``);
-the host reads them only every ``sync_every`` steps (progress bar, divergence check), never every
-step. A non-finite statistic raises ``TrainingDiverged``.
+What goes into G and D is the ``game``'s (``toygan.game``): the unconditional GAN by default,
+or CGAN (labels), InfoGAN (codes and a Q head on D) or BiGAN (an encoder trained with G, D on
+pairs): the same loop, resume and statistics for all of them; only the analytic fast path is
+the unconditional GAN's alone.
+
+Per-step statistics (d_loss, g_loss, mean D(real), mean D(fake), ||grad_G||, and the game's own,
+e.g. InfoGAN's L_I) are computed on the training device from each iteration's logits, a chunk
+of iterations at a time (``chunk_stats``); the host reads them only every ``sync_every``
+steps (progress bar, divergence check), never every step. A non-finite statistic raises
+``TrainingDiverged``.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from toygan.game import Batch, Game, join, parts
 from toygan.objectives import Objective, get_objective
 from toygan.optim import LeanAdam
 
@@ -40,7 +47,7 @@ D_PASSES = ("joint", "separate")
 
 
 class Sampler(Protocol):
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor: ...
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Batch: ...
 
 
 class TrainingDiverged(RuntimeError):
@@ -61,9 +68,15 @@ def resolve_device(device: str) -> torch.device:
 
 
 def make_optimizer(
-    params, name: str, lr: float, betas: tuple[float, float] = (0.5, 0.999), momentum: float = 0.9
+    params,
+    name: str,
+    lr: float,
+    betas: tuple[float, float] = (0.5, 0.999),
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
 ) -> torch.optim.Optimizer:
-    """'adam' (betas), 'sgd' (with momentum, as in the paper) or 'rmsprop' (WGAN).
+    """'adam' (betas), 'sgd' (with momentum, as in the paper) or 'rmsprop' (WGAN); ``weight_decay``
+    adds ``weight_decay * w`` to each gradient (an L2 term in the loss, as BiGAN's code).
 
     Uses the fused implementation (one kernel for all parameters) on CPU and CUDA: for the small
     networks of toygan the per-parameter loop of the default optimiser dominates a step. Adam
@@ -73,12 +86,14 @@ def make_optimizer(
     fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
     if name == "adam":
         if fused:
-            return LeanAdam(params, lr=lr, betas=betas)
-        return torch.optim.Adam(params, lr=lr, betas=betas)
+            return LeanAdam(params, lr=lr, betas=betas, weight_decay=weight_decay)
+        return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=weight_decay)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, fused=fused)
+        return torch.optim.SGD(
+            params, lr=lr, momentum=momentum, fused=fused, weight_decay=weight_decay
+        )
     if name == "rmsprop":  # torch's defaults (alpha 0.99, no momentum), as the WGAN code
-        return torch.optim.RMSprop(params, lr=lr, foreach=True)
+        return torch.optim.RMSprop(params, lr=lr, foreach=True, weight_decay=weight_decay)
     raise ValueError(f"unknown optimizer {name!r}; choose from {list(OPTIMIZERS)}")
 
 
@@ -116,31 +131,44 @@ def _clear_grads(params: Sequence[nn.Parameter]) -> None:
         p.grad = None
 
 
+def _to(batch: Batch, device: torch.device) -> Batch:
+    """A minibatch (tensor or tuple of tensors) on ``device``."""
+    if isinstance(batch, (tuple, list)):
+        return tuple(t.to(device) for t in batch)
+    return batch.to(device)
+
+
 class History:
-    """Per-step statistics: ``steps`` (n,) and one (n,) array per name in ``STAT_NAMES``.
+    """Per-step statistics: ``steps`` (n,) and one (n,) array per name in ``names`` (default
+    ``STAT_NAMES``; a game adds its own after them).
 
     Rows arrive in chunks (one per host sync) and are joined only when read, so a long run
     appends in O(chunk) rather than copying everything at every sync.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, names: Sequence[str] = STAT_NAMES) -> None:
+        self.names = tuple(names)
         self._steps: list[np.ndarray] = []
-        self._values: list[np.ndarray] = []  # (n_i, len(STAT_NAMES)) chunks
+        self._values: list[np.ndarray] = []  # (n_i, len(names)) chunks
         self._joined: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
 
     def extend(self, steps: np.ndarray, values: np.ndarray) -> None:
-        """Append rows: ``values`` is (n, len(STAT_NAMES))."""
-        self._steps.append(np.asarray(steps, dtype=np.int64).reshape(-1))
-        self._values.append(np.asarray(values, dtype=np.float64).reshape(-1, len(STAT_NAMES)))
+        """Append rows: ``values`` is (n, len(names))."""
+        steps = np.asarray(steps, dtype=np.int64).reshape(-1)
+        values = np.asarray(values, dtype=np.float64)
+        if values.size != len(steps) * len(self.names):
+            raise ValueError(f"{values.shape} statistics for {len(steps)} steps of {self.names}")
+        self._steps.append(steps)
+        self._values.append(values.reshape(-1, len(self.names)))
         self._joined = None
 
     def _join(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         if self._joined is None:
             steps = np.concatenate(self._steps) if self._steps else np.zeros(0, np.int64)
             values = (
-                np.concatenate(self._values) if self._values else np.zeros((0, len(STAT_NAMES)))
+                np.concatenate(self._values) if self._values else np.zeros((0, len(self.names)))
             )
-            self._joined = (steps, {k: values[:, i] for i, k in enumerate(STAT_NAMES)})
+            self._joined = (steps, {k: values[:, i] for i, k in enumerate(self.names)})
         return self._joined
 
     @property
@@ -158,7 +186,7 @@ class History:
         """Rows ``start:`` as dicts (step and every statistic), e.g. for a CSV."""
         steps, stats = self._join()
         return [
-            {"step": int(steps[i]), **{k: float(stats[k][i]) for k in STAT_NAMES}}
+            {"step": int(steps[i]), **{k: float(stats[k][i]) for k in self.names}}
             for i in range(start, len(steps))
         ]
 
@@ -181,7 +209,9 @@ class GANTrainer:
     (the released 2014 code: ``simultaneous_step``, k_steps 1, autograd). ``d_passes``:
     ``"joint"`` (D sees the real and the fake minibatch as one batch of 2m: one pass) or
     ``"separate"`` (one pass each, as the DCGAN/InfoGAN code calls D: a D with batch norm then
-    normalises real and fake minibatches by their own statistics).
+    normalises real and fake minibatches by their own statistics). ``game``: what G and D see
+    (``toygan.game``; default the unconditional GAN); its extra networks (BiGAN's encoder) are
+    trained by ``g_opt`` with G, which must hold their parameters.
     """
 
     def __init__(
@@ -204,6 +234,7 @@ class GANTrainer:
         threads: int | None = None,
         update: str = "alternating",
         d_passes: str = "joint",
+        game: Game | None = None,
     ) -> None:
         if k_steps < 1 or batch_size < 1 or prefetch < 1:
             raise ValueError(
@@ -217,23 +248,38 @@ class GANTrainer:
             )
         if d_passes not in D_PASSES:
             raise ValueError(f"d_passes must be one of {D_PASSES}, got {d_passes!r}")
+        self.game = game or Game()
+        self.objective = get_objective(objective)
+        if not self.game.plain and self.objective.d_penalty is not None:
+            raise ValueError(
+                f"objective {self.objective.name!r} has a gradient penalty on D's input, which "
+                f"the {self.game.name} game does not define; use a GAN or least-squares loss"
+            )
         self.update, self.d_passes = update, d_passes
         self.G, self.D, self.prior, self.data = generator, discriminator, prior, data
-        self.objective = get_objective(objective)
         self.g_opt, self.d_opt = g_opt, d_opt
         self.rng, self.k_steps, self.batch_size = rng, k_steps, batch_size
         self.schedulers = list(schedulers)
         self.device = rng.device
         self.autocast = autocast
         self.step = 0  # generator updates done so far
-        self.history = History()
+        self.stat_names = STAT_NAMES + self.game.stat_names
+        self.history = History(self.stat_names)
         self.prefetch = prefetch
-        self._real: list[torch.Tensor] = []  # prefetched real minibatches, next first
-        self._noise: list[torch.Tensor] = []  # prefetched noise minibatches, next first
-        self._g_params = [p for p in generator.parameters() if p.requires_grad]
+        self._real: list[Batch] = []  # prefetched real minibatches, next first
+        self._noise: list[Batch] = []  # prefetched noise minibatches, next first
+        # BiGAN's G step judges real pairs too: one more real minibatch per iteration
+        self._real_per_step = k_steps + (1 if self.game.networks and update == "alternating" else 0)
+        extra = [p for net in self.game.networks.values() for p in net.parameters()]
+        self._g_params = [p for p in (*generator.parameters(), *extra) if p.requires_grad]
         self._d_params = [p for p in discriminator.parameters() if p.requires_grad]
+        if g_opt is not None:
+            in_opt = {id(p) for group in g_opt.param_groups for p in group["params"]}
+            if any(id(p) not in in_opt for p in extra):
+                raise ValueError("g_opt must also hold the parameters of the game's networks")
         self.fast_d = (
             fast
+            and self.game.plain
             and autocast is None
             and d_passes == "joint"
             and self.objective.analytic
@@ -245,12 +291,21 @@ class GANTrainer:
         if self.device.type != "cpu":
             self.threads = None
 
+    @property
+    def networks(self) -> dict[str, nn.Module]:
+        """Every network of the game: generator, discriminator and the game's own (encoder)."""
+        return {"generator": self.G, "discriminator": self.D, **self.game.networks}
+
     def _amp(self):
         if self.autocast is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.autocast)
 
-    def _next(self, queue: list[torch.Tensor], source: Sampler, per_step: int) -> torch.Tensor:
+    def _loss_dtype(self, out: torch.Tensor) -> torch.Tensor:
+        """D's output for the losses: float32 under autocast; float64 models keep float64."""
+        return out.float() if self.autocast is not None else out
+
+    def _next(self, queue: list[Batch], source: Sampler, per_step: int) -> Batch:
         """The next minibatch from ``queue``, refilled with ``prefetch`` steps' worth at once.
 
         One large draw instead of many small ones: for 1D data the sampling calls are a visible
@@ -258,23 +313,47 @@ class GANTrainer:
         """
         if not queue:
             block = source.sample(self.prefetch * per_step * self.batch_size, self.rng)
-            queue.extend(block.split(self.batch_size))
+            if isinstance(block, tuple):  # (x, y) or (z, y): split each part alike
+                queue.extend(zip(*(t.split(self.batch_size) for t in block), strict=True))
+            else:
+                queue.extend(block.split(self.batch_size))
             queue.reverse()
         return queue.pop()
 
-    def sample_real(self) -> torch.Tensor:
-        """A fresh real minibatch (batch_size, *data_shape)."""
-        return self._next(self._real, self.data, self.k_steps)
+    def sample_real(self) -> Batch:
+        """A fresh real minibatch (batch_size, *data_shape) [with its labels (batch_size,)]."""
+        return self._next(self._real, self.data, self._real_per_step)
 
-    def sample_noise(self) -> torch.Tensor:
-        """A fresh noise minibatch (batch_size, noise_dim)."""
+    def sample_noise(self) -> Batch:
+        """A fresh noise minibatch (batch_size, noise_dim), with the prior's labels if any."""
         return self._next(self._noise, self.prior, self.k_steps + 1)
 
-    def _d_logits(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """D's logits on a real then a fake minibatch (2m, 1), in ``d_passes`` passes."""
+    def generate(self, noise: Batch) -> torch.Tensor:
+        """G's samples (n, *data_shape) of a noise batch, as the game feeds G (no mode change)."""
+        return self.game.generate(self.G, noise)
+
+    def _d_out(self, real_in: tuple, fake_in: tuple) -> torch.Tensor:
+        """D's output on a real then a fake minibatch (2m, 1 + aux), in ``d_passes`` passes."""
         if self.d_passes == "joint":
-            return self.D(torch.cat([real, fake]))  # (2m, 1): one pass for both
-        return torch.cat([self.D(real), self.D(fake)])  # (2m, 1): batch statistics each
+            return self.D(*join(real_in, fake_in))  # (2m, 1 + aux): one pass for both
+        return torch.cat([self.D(*real_in), self.D(*fake_in)])  # batch statistics each
+
+    def _g_side(
+        self, logits: torch.Tensor, aux: torch.Tensor | None, noise: Batch
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """G's (and the game's networks') loss from D's logits on [real pairs,] fakes (the last
+        m rows) and D's auxiliary columns; returns (loss, the game's statistics or None)."""
+        m = self.batch_size
+        loss = self.objective.generator_loss(logits[-m:])
+        stats = None
+        if self.game.networks:  # BiGAN: E is judged on real pairs, labels swapped
+            e_loss = self.objective.generator_loss(-logits[:m])
+            loss = loss + e_loss
+            stats = self.game.encoder_stats(logits[:m], e_loss)
+        if aux is not None:  # InfoGAN: -lambda L_I (up to a constant), on the fakes
+            aux_loss, stats = self.game.aux_loss(aux[-m:], noise)
+            loss = loss + aux_loss
+        return loss, stats
 
     def d_step(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One D update on fresh real and noise minibatches.
@@ -283,9 +362,12 @@ class GANTrainer:
         penalty term of the loss (0-d) or None: ``chunk_stats`` turns them into statistics.
         """
         m = self.batch_size
-        real = self.sample_real()  # (m, *data_shape)
+        real = self.sample_real()  # (m, *data_shape) [, labels (m,)]
+        noise = self.sample_noise()  # (m, noise_dim) [, labels (m,)]
         with torch.no_grad(), self._amp():
-            fake = self.G(self.sample_noise()).to(real.dtype)  # (m, *data_shape)
+            fake = self.generate(noise).to(parts(real)[0].dtype)  # (m, *data_shape)
+            real_in = self.game.real_input(real)  # BiGAN: (x, E(x)), E not trained here
+        fake_in = self.game.fake_input(fake, noise)
         penalty = None
         if self.fast_d:  # writes every gradient of D: nothing to clear
             logits, cache = self.D.forward_cached(torch.cat([real, fake]))  # (2m, 1)
@@ -293,8 +375,11 @@ class GANTrainer:
             self.D.backward_cached(cache, torch.cat(grads))  # (2m, 1) dL/dl
         else:
             with self._amp():
-                logits = self._d_logits(real, fake).float()  # (2m, 1)
+                out = self._loss_dtype(self._d_out(real_in, fake_in))  # (2m, 1 + aux)
+            logits, aux = self.game.split(out)  # (2m, 1), (2m, aux) or None
             loss = self.objective.discriminator_loss(logits[:m], logits[m:])
+            if aux is not None:  # InfoGAN: D's Q head minimises -lambda L_I too
+                loss = loss + self.game.aux_loss(aux[m:], noise)[0]
             if self.objective.d_penalty is not None:  # its random draws come from self.rng
                 penalty = self.objective.discriminator_penalty(self.D, real, fake, self.rng)
                 loss = loss + penalty
@@ -307,50 +392,64 @@ class GANTrainer:
             self.objective.d_after_step(self._d_params)
         return logits, penalty
 
-    def g_step(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """One G update on a fresh noise minibatch; returns (D's logits (m, 1), ||grad_G||),
-        detached."""
+    def g_step(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """One G update (with the game's networks) on a fresh noise minibatch; returns (D's
+        logits on the fakes (m, 1), ||grad_G||, the game's statistics or None), detached."""
         if self.fast_g:  # writes every gradient of G: nothing to clear
             fake, g_cache = self.G.forward_cached(self.sample_noise())  # (m, *data_shape)
             logits, d_cache = self.D.forward_cached(fake)  # (m, 1)
             grad = self.objective.generator_loss_grad(logits)  # (m, 1) dL/dl
             grad = self.D.backward_cached(d_cache, grad, params=False, inputs=True)
             self.G.backward_cached(g_cache, grad)
+            stats = None
         else:
+            noise = self.sample_noise()
             with self._amp():
-                logits = self.D(self.G(self.sample_noise())).float()  # (m, 1)
-            loss = self.objective.generator_loss(logits)
+                fake_in = self.game.fake_input(self.generate(noise), noise)
+                if self.game.networks:  # BiGAN: real pairs (x, E(x)) too, E trained
+                    real_in = self.game.real_input(self.sample_real())
+                    out = self._loss_dtype(self._d_out(real_in, fake_in))  # (2m, 1)
+                else:
+                    out = self._loss_dtype(self.D(*fake_in))  # (m, 1 + aux)
+            logits, aux = self.game.split(out)
+            loss, stats = self._g_side(logits, aux, noise)
             # Gradients for G only: D's weights get none, so D's optimiser state is untouched.
             _clear_grads(self._g_params)
             loss.backward(inputs=self._g_params)
-            logits = logits.detach()
+            logits = logits[-self.batch_size :].detach()
         norm = grad_norm(self._g_params)
         self.g_opt.step()
-        return logits, norm
+        return logits, norm, stats
 
-    def simultaneous_step(self) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-        """One update of D and G from one forward pass (goodfeli/adversarial AdversaryCost2).
+    def simultaneous_step(
+        self,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
+        """One update of D and G from one forward pass (goodfeli/adversarial AdversaryCost2; the
+        BiGAN code's one update of D, G and E).
 
         D sees a real and a fake minibatch; L_D and L_G are computed from the same logits, so
         G's loss goes through the same fake minibatch and the same dropout masks as D's fake
         pass. Both gradients are taken (autograd) from the pre-step parameters, D's from L_D
         only, G's from L_G through D's input, before either optimiser steps. Returns D's logits
-        on real then fake (2m, 1), the penalty (0-d or None) and ||grad_G||, all detached.
+        on real then fake (2m, 1), the penalty (0-d or None), ||grad_G|| and the game's
+        statistics (or None), all detached.
         """
         m = self.batch_size
-        real = self.sample_real()  # (m, *data_shape)
+        real = self.sample_real()  # (m, *data_shape) [, labels]
+        noise = self.sample_noise()
         with self._amp():
-            fake = self.G(self.sample_noise()).to(real.dtype)  # (m, *data_shape)
-            logits = self._d_logits(real, fake)  # (2m, 1)
-        if self.autocast is not None:
-            logits = logits.float()  # losses in float32 (float64 models keep float64)
+            fake = self.generate(noise).to(parts(real)[0].dtype)  # (m, *data_shape)
+            out = self._d_out(self.game.real_input(real), self.game.fake_input(fake, noise))
+        logits, aux = self.game.split(self._loss_dtype(out))
         d_loss = self.objective.discriminator_loss(logits[:m], logits[m:])
+        if aux is not None:
+            d_loss = d_loss + self.game.aux_loss(aux[m:], noise)[0]
         penalty = None
         if self.objective.d_penalty is not None:
             penalty = self.objective.discriminator_penalty(self.D, real, fake.detach(), self.rng)
             d_loss = d_loss + penalty
             penalty = penalty.detach()
-        g_loss = self.objective.generator_loss(logits[m:])
+        g_loss, stats = self._g_side(logits, aux, noise)
         d_grads = torch.autograd.grad(d_loss, self._d_params, retain_graph=True)
         g_grads = torch.autograd.grad(g_loss, self._g_params)
         for p, g in zip((*self._d_params, *self._g_params), (*d_grads, *g_grads), strict=True):
@@ -360,25 +459,25 @@ class GANTrainer:
         if self.objective.d_after_step is not None:
             self.objective.d_after_step(self._d_params)
         self.g_opt.step()
-        return logits.detach(), penalty, norm
+        return logits.detach(), penalty, norm, stats
 
     def _iterate(self) -> tuple:
         """One iteration: k D steps then one G step (Algorithm 1), or one simultaneous update;
         then the schedulers. Returns its record."""
         if self.update == "simultaneous":
-            logits, penalty, g_norm = self.simultaneous_step()
+            logits, penalty, g_norm, stats = self.simultaneous_step()
             d_steps, g_logits = [(logits, penalty)], logits[self.batch_size :]
         else:
             d_steps = [self.d_step() for _ in range(self.k_steps)]
-            g_logits, g_norm = self.g_step()
+            g_logits, g_norm, stats = self.g_step()
         for s in self.schedulers:
             s.step()
         self.step += 1
-        return d_steps, g_logits, g_norm
+        return d_steps, g_logits, g_norm, stats
 
     @torch.no_grad()
     def chunk_stats(self, records: Sequence[tuple]) -> torch.Tensor:
-        """The statistics (n, len(STAT_NAMES)) of n iterations' records, on the device.
+        """The statistics (n, len(stat_names)) of n iterations' records, on the device.
 
         The losses are the objective's own, evaluated on each iteration's logits, vectorised
         over the iterations with ``torch.vmap``: one call per chunk instead of a dozen small
@@ -398,10 +497,13 @@ class GANTrainer:
         d_means = self.objective.d_statistic(d_logits.reshape(n, k, 2, -1)).mean((1, 3))
         norms = torch.stack([r[2] for r in records])
         d_loss = d_loss.view(n, k).mean(1)
-        return torch.stack([d_loss, g_loss, d_means[:, 0], d_means[:, 1], norms], 1)
+        columns = [d_loss, g_loss, d_means[:, 0], d_means[:, 1], norms]
+        if self.game.stat_names:  # (n, len(game.stat_names)); the fast path has none (plain)
+            columns.extend(torch.stack([r[3] for r in records]).unbind(1))
+        return torch.stack(columns, 1)
 
     def train_step(self) -> torch.Tensor:
-        """One iteration of Algorithm 1; returns its statistics (len(STAT_NAMES),) on the device."""
+        """One iteration of Algorithm 1; returns its statistics (len(stat_names),) on the device."""
         return self.chunk_stats([self._iterate()])[0]
 
     def train(
@@ -423,13 +525,13 @@ class GANTrainer:
         """
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
-        self.G.train()
-        self.D.train()
+        for net in self.networks.values():
+            net.train()
         start, end = self.step, self.step + steps
         records: list[tuple] = []  # iterations whose statistics are not computed yet
         chunks: list[torch.Tensor] = []  # statistics on the device, not yet read by the host
         done = 0  # iterations already moved to self.history
-        out = History()
+        out = History(self.stat_names)
         if start == 0:
             for cb in callbacks:
                 cb(self, 0)
@@ -453,7 +555,7 @@ class GANTrainer:
                     if bad.any():  # keep the finite steps before the first bad one, then stop
                         r, c = np.argwhere(bad)[0]
                         self.history.extend(steps_arr[:r], rows[:r])
-                        raise TrainingDiverged(int(steps_arr[r]), STAT_NAMES[int(c)])
+                        raise TrainingDiverged(int(steps_arr[r]), self.stat_names[int(c)])
                     out.extend(steps_arr, rows)
                     self.history.extend(steps_arr, rows)
                     bar.update(i - done)
@@ -467,24 +569,23 @@ class GANTrainer:
         return out
 
     def finite_model(self) -> bool:
-        """True if every weight of G and D is finite (one host sync; checked before callbacks)."""
+        """True if every weight of G, D and the game's networks is finite (one host sync;
+        checked before callbacks)."""
         params = [*self._g_params, *self._d_params]
         return bool(torch.stack([p.detach().isfinite().all() for p in params]).all())
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly: models, optimisers, schedulers, RNG, step and
         the statistics so far, as tensors and plain values (loadable with weights_only=True)."""
-        values = np.stack([self.history.stats[k] for k in STAT_NAMES], 1).reshape(
-            -1, len(STAT_NAMES)
-        )
+        names = self.stat_names
+        values = np.stack([self.history.stats[k] for k in names], 1).reshape(-1, len(names))
         state = {
             "step": self.step,
             "history": {
                 "steps": torch.from_numpy(self.history.steps.copy()),
-                "values": torch.from_numpy(values.copy()),  # (n, len(STAT_NAMES)) float64
+                "values": torch.from_numpy(values.copy()),  # (n, len(stat_names)) float64
             },
-            "generator": self.G.state_dict(),
-            "discriminator": self.D.state_dict(),
+            **{name: net.state_dict() for name, net in self.networks.items()},
             "g_opt": self.g_opt.state_dict() if self.g_opt is not None else None,
             "d_opt": self.d_opt.state_dict(),
             "schedulers": [s.state_dict() for s in self.schedulers],
@@ -500,13 +601,13 @@ class GANTrainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.step = int(state["step"])
-        self.history = History()
+        self.history = History(self.stat_names)
         if "history" in state:
             self.history.extend(
                 state["history"]["steps"].numpy(), state["history"]["values"].numpy()
             )
-        self.G.load_state_dict(state["generator"])
-        self.D.load_state_dict(state["discriminator"])
+        for name, net in self.networks.items():
+            net.load_state_dict(state[name])
         if self.g_opt is not None:
             self.g_opt.load_state_dict(state["g_opt"])
         self.d_opt.load_state_dict(state["d_opt"])
@@ -517,7 +618,7 @@ class GANTrainer:
             torch.set_rng_state(state["global_rng"]["cpu"].cpu())  # map_location may move it
             if "cuda" in state["global_rng"] and torch.cuda.is_available():
                 torch.cuda.set_rng_state_all([s.cpu() for s in state["global_rng"]["cuda"]])
-        self._real = [t.to(self.device) for t in state["prefetched"]["real"]]
-        self._noise = [t.to(self.device) for t in state["prefetched"]["noise"]]
+        self._real = [_to(b, self.device) for b in state["prefetched"]["real"]]
+        self._noise = [_to(b, self.device) for b in state["prefetched"]["noise"]]
         if "data" in state and hasattr(self.data, "load_state_dict"):
             self.data.load_state_dict(state["data"])

@@ -25,6 +25,35 @@ def table1(out: Path) -> list[Path]:
     return paths
 
 
+def family(out: Path) -> list[Path]:
+    """CGAN, InfoGAN and BiGAN from their shipped weights (``toygan.pretrained``): the 10 x 10
+    grids (one row per digit / c_1 value), InfoGAN's Figure 2 and L_I curves (the committed
+    ``figures/family/infogan_*.csv``), BiGAN's reconstructions of test digits (when the MNIST
+    test files are in ``$TOYGAN_MNIST_DIR`` or ../shared/data/mnist)."""
+    import os
+
+    from toygan.mnist import measures
+    from toygan.mnist import plots as plots_mnist
+    from toygan.mnist.data import load_mnist, to_pixels
+    from toygan.mnist.hub import pretrained
+
+    paths = []
+    for name, title in (("cgan", "CGAN: row r asks for digit r"), ("infogan", "InfoGAN: rows c1")):
+        G = pretrained(name)
+        paths.append(plots_mnist.save_grid(G.grid(seed=0).numpy(), out / f"{name}_grid.png", title))
+    G = pretrained("infogan")
+    paths += measures.save_figure2(G.G.eval(), G.game, out / "infogan_figure2", seed=0)
+    curves = plots_mnist.read_info_curves(Path(__file__).parents[1] / "figures" / "family")
+    paths.append(plots_mnist.save_info_curves(curves, out / "infogan_l_info.png"))
+    data = Path(os.environ.get("TOYGAN_MNIST_DIR", Path(__file__).parents[2] / "shared/data/mnist"))
+    if (data / "t10k-images-idx3-ubyte.gz").exists():
+        test = to_pixels(load_mnist("test", data, download_missing=False), (0.0, 1.0), "cpu")
+        G = pretrained("bigan")
+        path = out / "bigan_reconstructions.png"
+        paths.append(measures.save_reconstructions(G.G.eval(), G.E.eval(), test, path))
+    return paths
+
+
 def _maker(module: str, function: str) -> Callable[[Path], list[Path]]:
     """``module.function(out)``, imported on first call (the worlds load only when asked)."""
     return lambda out: getattr(importlib.import_module(module), function)(out)
@@ -35,6 +64,7 @@ MAKERS: dict[str, Callable[[Path], list[Path]]] = {
     "theory": _maker("toygan.toy.plots_theory", "write_figures"),
     "compare": _maker("toygan.toy.figures", "write_comparison"),
     "table1": table1,
+    "family": family,
 }
 
 

@@ -192,7 +192,9 @@ def restore(trainer: Any, state: dict[str, Any], path: Path) -> None:
     try:
         trainer.load_state_dict(state["trainer"])
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as err:
+        lines = [ln.strip() for ln in str(err).strip().splitlines() if ln.strip()] or [""]
+        # load_state_dict: "Error(s) in loading state_dict for X:" then what does not fit
+        detail = " ".join(lines[:2])[:160]
         raise FileError(
-            path, f"does not fit this run ({err.__class__.__name__}: "
-            f"{(str(err).strip().splitlines() or [''])[0][:100]})"
+            path, f"does not fit this run ({err.__class__.__name__}: {detail})"
         ) from None  # fmt: skip

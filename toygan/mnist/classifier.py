@@ -124,3 +124,15 @@ def data_key(images: torch.Tensor, labels: torch.Tensor) -> str:
 
 def accuracy(model: DigitClassifier, images: torch.Tensor, labels: np.ndarray) -> float:
     return float((predict(model, images)[1] == np.asarray(labels)).mean())
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2) of features (n, f)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    w, v = np.linalg.eigh(s_a)
+    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T  # S_a^1/2, symmetric
+    cross = np.linalg.eigvalsh(root_a @ s_b @ root_a)
+    tr_sqrt = np.sqrt(np.clip(cross, 0, None)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2.0 * tr_sqrt)

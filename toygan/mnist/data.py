@@ -206,21 +206,27 @@ class MnistSource:
     """Minibatches of a (N, 784) on-device dataset by random permutation, one epoch at a time.
 
     ``sample(n, generator)`` returns the next ``n`` images of the current permutation, drawing a
-    new permutation (from ``generator``) whenever one is used up. Only the position is on the
-    host: no device-to-host synchronisation.
+    new permutation (from ``generator``) whenever one is used up; with ``labels`` (N,), the
+    images and their labels (n, 784), (n,) int64 (CGAN's real minibatches). Only the position
+    is on the host: no device-to-host synchronisation.
     """
 
-    def __init__(self, data: torch.Tensor) -> None:
+    def __init__(self, data: torch.Tensor, labels: torch.Tensor | None = None) -> None:
         if data.ndim != 2 or len(data) == 0:
             raise ValueError(f"data must be (N, D) with N > 0, got {tuple(data.shape)}")
+        if labels is not None and labels.shape != (len(data),):
+            raise ValueError(f"labels must be ({len(data)},), got {tuple(labels.shape)}")
         self.data = data  # (N, 784)
+        self.labels = None if labels is None else labels.to(data.device, torch.int64)  # (N,)
         self.perm: torch.Tensor | None = None  # (N,) current permutation, on data's device
         self.pos = 0  # next index into perm
 
     def __len__(self) -> int:
         return len(self.data)
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         parts = []
         while n > 0:
             if self.perm is None or self.pos == len(self.data):
@@ -232,6 +238,8 @@ class MnistSource:
             parts.append(self.perm[self.pos : self.pos + take])
             self.pos, n = self.pos + take, n - take
         idx = parts[0] if len(parts) == 1 else torch.cat(parts)
+        if self.labels is not None:
+            return self.data[idx], self.labels[idx]  # (n, 784), (n,)
         return self.data[idx]  # (n, 784)
 
     def state_dict(self) -> dict:

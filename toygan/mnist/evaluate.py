@@ -36,9 +36,11 @@ from toygan.cli import (
 )
 from toygan.engine import resolve_device
 from toygan.mnist import classifier as clf
+from toygan.mnist import measures
+from toygan.mnist.classifier import frechet_distance  # noqa: F401 (the evaluation API)
 from toygan.mnist.data import MnistError, load_mnist, to_pixels
 from toygan.mnist.experiment import MnistConfig
-from toygan.mnist.hub import pretrained
+from toygan.mnist.hub import PRETRAINED, pretrained
 from toygan.mnist.parzen import (  # noqa: F401 (re-exported: the evaluation API)
     SIGMAS,
     held_out,
@@ -46,18 +48,6 @@ from toygan.mnist.parzen import (  # noqa: F401 (re-exported: the evaluation API
     parzen_log_likelihood,
     sq_distances,
 )
-
-
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2) of features (n, f)."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    w, v = np.linalg.eigh(s_a)
-    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T  # S_a^1/2, symmetric
-    cross = np.linalg.eigvalsh(root_a @ s_b @ root_a)
-    tr_sqrt = np.sqrt(np.clip(cross, 0, None)).sum()
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2.0 * tr_sqrt)
 
 
 def digit_stats(preds: np.ndarray, min_fraction: float = 0.025) -> dict[str, Any]:
@@ -226,8 +216,100 @@ def evaluate_run(
             f"{n} generated samples vs {test_name} ({len(test)})",
         },
     }
+    if cfg.model != "gan":
+        result[cfg.model] = model_measures(
+            run_dir, cfg, dev, model, samples, test, test_labels, train_x, train_labels
+        )
+        result.update({k: v for k, v in result[cfg.model].items() if not isinstance(v, dict)})
     io.write_json(run_dir / "evaluation.json", result)
     return result
+
+
+def model_measures(
+    run_dir: Path,
+    cfg: MnistConfig,
+    dev: torch.device,
+    model: clf.DigitClassifier,
+    samples: torch.Tensor,
+    test: torch.Tensor,
+    test_labels: np.ndarray,
+    train_x: torch.Tensor,
+    train_labels: np.ndarray,
+) -> dict[str, Any]:
+    """The measures of a CGAN, InfoGAN or BiGAN run (``toygan.mnist.measures``), its figures
+    written into ``run_dir``."""
+    if cfg.model == "cgan":
+        path = run_dir / "sample_labels.npy"
+        requested = io.load_npy(path)
+        if requested.shape != (len(samples),) or not np.issubdtype(requested.dtype, np.integer):
+            raise FileError(path, f"expected {len(samples)} integer labels, got "
+                            f"{requested.dtype} {requested.shape}")  # fmt: skip
+        out = measures.conditional_measures(model, samples, requested, test, test_labels)
+        out["about"] = (
+            f"classifier's digit of {len(samples)} samples (label i % 10 asked of sample i) "
+            f"vs the label asked; FD per class: samples asked for k vs test images of k"
+        )
+        return out
+    if not (run_dir / "checkpoint.pt").exists():  # a --pretrained G: no D (Q) or E to measure
+        return {"about": f"no checkpoint.pt: the {cfg.model} measures need the trained networks"}
+    G, D, game = measures.load_networks(run_dir, cfg, dev)
+    if cfg.model == "infogan":
+        out = measures.code_measures(D, game, test, test_labels)
+        figs = measures.save_figure2(G, game, run_dir / "figure2", cfg.seed + 4)
+        out["figures"] = [p.name for p in figs]
+        out["about"] = (
+            f"Q's most likely c1 on the {len(test)} test images as a digit classifier, after "
+            "the best one-to-one matching of c1's values to digits (Hungarian)"
+        )
+        return out
+    E, E0 = game.networks["encoder"], measures.random_encoder(cfg, dev)
+    feats = {
+        "trained": (measures.encode(E, train_x), measures.encode(E, test)),
+        "random": (measures.encode(E0, train_x), measures.encode(E0, test)),
+        "pixels": (train_x.cpu().numpy(), test.cpu().numpy()),
+    }
+    r = measures.representation_measures(feats, train_labels.astype(np.int64), test_labels)
+    measures.save_reconstructions(G, E, test, run_dir / "reconstructions.png")
+    names = {"trained": "", "random": "random_", "pixels": "pixel_"}
+    out = {}
+    for key, prefix in names.items():
+        probe = "random_probe_accuracy" if key == "random" else f"{prefix}linear_probe_accuracy"
+        out[probe] = r[f"linear_probe_{key}"]
+        out[f"{prefix}logistic_accuracy"] = r[f"logistic_{key}"]
+        out[f"{prefix}logistic_converged"] = r[f"logistic_{key}_converged"]
+        out[f"{prefix}nn_accuracy"] = r[f"nn_{key}"]
+    out["about"] = (
+        f"E(x) ({feats['trained'][1].shape[1]}-d) of the trained encoder, of a random one of "
+        f"the same architecture (init seed {cfg.seed + measures.RANDOM_SEED_OFFSET}) and raw "
+        f"pixels, features of {len(train_x)} training and {len(test)} test images: (a) linear "
+        "probe, plain SGD lr 0.01, batch 256, 10 epochs; (b) logistic regression on standardised "
+        "features, lbfgs to convergence; (c) 1-nearest-neighbour accuracy"
+    )
+    return out
+
+
+def model_report(r: dict[str, Any]) -> list[str]:
+    """The report lines of a CGAN, InfoGAN or BiGAN run's own measures."""
+    if "conditional_accuracy" in r:
+        per = ", ".join(f"{v:.0f}" for v in r["frechet_distance_per_class"])
+        return [
+            f"conditional accuracy (the digit asked for): {r['conditional_accuracy']:.4f} "
+            f"(classifier's own test accuracy {r['classifier_test_accuracy']:.4f})",
+            f"FD per class 0-9: {per} (mean {r['frechet_distance_class_mean']:.2f})",
+        ]
+    if "code_accuracy" in r:
+        return [f"c1 as a digit classifier (matched): {r['code_accuracy']:.4f}"]
+    if "nn_accuracy" in r:
+        rows = [("trained E", ""), ("random E", "random_"), ("pixels", "pixel_")]
+        out = []
+        for name, p in rows:
+            probe = r["random_probe_accuracy"] if p == "random_" else r[f"{p}linear_probe_accuracy"]
+            out.append(
+                f"{name}: linear probe {probe:.4f}, logistic {r[f'{p}logistic_accuracy']:.4f}, "
+                f"1-NN {r[f'{p}nn_accuracy']:.4f}"
+            )
+        return out
+    return []
 
 
 def format_report(r: dict[str, Any]) -> str:
@@ -251,6 +333,7 @@ def format_report(r: dict[str, Any]) -> str:
             f"(samples) vs {nn['median_test']:.3f} (test images); "
             f"{100 * nn['share_closer_than_test_p1']:.1f}% of samples closer than the test "
             "images' 1st percentile",
+            *model_report(r),
         ]
     )
 
@@ -278,9 +361,14 @@ def pretrained_run(name: str, run_dir: Path, data_dir: str, n: int, seed: int) -
                 f"{run_dir} holds a training run: give --pretrained a directory of its own",
             )
     G = pretrained(name)
-    cfg = MnistConfig(preset=name, data_dir=data_dir, split="train", seed=seed, n_samples=n)
+    model, preset = PRETRAINED[name]
+    cfg = MnistConfig(
+        model=model, preset=preset, data_dir=data_dir, split="train", seed=seed, n_samples=n
+    )
     run_dir.mkdir(parents=True, exist_ok=True)
     io.save_npy(run_dir / "samples.npy", G.generate(n, seed).numpy())
+    if model in ("cgan", "infogan"):  # generate asks for 0, 1, ..., 9, 0, ...
+        io.save_npy(run_dir / "sample_labels.npy", np.arange(n, dtype=np.int64) % 10)
     io.write_json(run_dir / "config.json", cfg.__dict__ | {"weights": G.metadata})
     return run_dir
 

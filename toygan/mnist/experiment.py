@@ -45,6 +45,7 @@ from toygan.mnist.data import (
     to_pixels,
 )
 from toygan.mnist.monitor import for_run as parzen_monitor
+from toygan.mnist.sampling import generate, requested_labels, sample_noise
 from toygan.objectives import OBJECTIVES
 
 AMP = {"none": None, "bf16": torch.bfloat16}
@@ -55,7 +56,10 @@ class MnistConfig(DictConfig):
     """Settings of one MNIST run; the defaults are the ``modern`` preset on the train split."""
 
     dataset: str = "mnist"  # data set of this entry point (toygan.run dispatches on it)
-    preset: str = "modern"  # modern (MLPs, Adam) | goodfellow2014 (maxout, SGD) | dcgan (conv, BN)
+    model: str = "gan"  # gan | cgan (labels) | infogan (codes, Q head) | bigan (encoder)
+    # gan: modern (MLPs, Adam) | goodfellow2014 (maxout, SGD) | dcgan (conv, BN); cgan: dcgan |
+    # mirza2014; infogan: chen2016 | dcgan; bigan: donahue2016 ('': the first named)
+    preset: str = ""
     # G loss: saturating log(1-D(G(z))) | nonsaturating -log D(G(z))
     objective: str = "nonsaturating"
     data_dir: str = ""  # folder of the IDX files ('': $TOYGAN_DATA/mnist or ~/.cache/toygan/mnist)
@@ -77,6 +81,10 @@ class MnistConfig(DictConfig):
     # every N epochs: validation Parzen LL (toygan.mnist.monitor), parzen.csv, best.pt (0: off)
     parzen_every: int = 0
 
+    def __post_init__(self) -> None:
+        if not self.preset:  # the model's own preset (an unknown model is validate's to report)
+            self.preset = presets.DEFAULT_PRESET.get(self.model, "")
+
     @property
     def n_train(self) -> int:
         return self.limit or (50_000 if self.split == "train" else 0)
@@ -90,6 +98,7 @@ RESUMABLE = {"epochs", "device", "data_dir", "download", "progress", "resume", "
 def validate(cfg: MnistConfig) -> None:
     """One ``UsageError`` per bad value (the CLI turns it into one line and exit 2)."""
     require(cfg.dataset == "mnist", "dataset", f"this entry point trains mnist, not {cfg.dataset}")
+    require(cfg.model in presets.MODELS, "model", f"choose from {list(presets.MODELS)}")
     known = presets.PRESETS | presets.ABLATIONS
     require(
         cfg.preset in known,
@@ -97,7 +106,18 @@ def validate(cfg: MnistConfig) -> None:
         f"choose from {sorted(presets.PRESETS)} (or an ablation: "
         f"{', '.join(sorted(presets.ABLATIONS))})",
     )
+    models = presets.get_preset(cfg.preset).models
+    require(cfg.model in models, "model", f"preset {cfg.preset} trains --model "
+            f"{'|'.join(models)}; for {cfg.model} use --preset "
+            f"{'|'.join(presets.presets_for(cfg.model))}")  # fmt: skip
     require(cfg.objective in OBJECTIVES, "objective", f"choose from {sorted(OBJECTIVES)}")
+    if cfg.model != "gan":
+        penalty = OBJECTIVES[cfg.objective].d_penalty is not None
+        require(not penalty, "objective", f"{cfg.objective} penalises D's gradient in its "
+                f"input, which --model {cfg.model} does not define")  # fmt: skip
+    if cfg.model == "bigan":
+        require(cfg.objective in ("nonsaturating", "saturating"), "objective", "bigan trains "
+                "G and E on swapped labels: choose nonsaturating or saturating")  # fmt: skip
     require(cfg.split in ("train", "test"), "split", "choose from ['train', 'test']")
     require(cfg.limit >= 0, "limit", f"must be >= 0, got {cfg.limit}")
     require(cfg.epochs >= 1, "epochs", f"must be >= 1, got {cfg.epochs}")
@@ -135,20 +155,35 @@ def build_trainer(cfg: MnistConfig) -> tuple[GANTrainer, int]:
     """The trainer of ``cfg`` and its iterations per epoch; data on the device, all seeded."""
     p = presets.get_preset(cfg.preset)
     device = resolve_device(cfg.device)
-    images = load_mnist(cfg.split, cfg.data_dir or None, cfg.n_train, download_missing=cfg.download)
+    images, labels = load_mnist(
+        cfg.split, cfg.data_dir or None, cfg.n_train, labels=True, download_missing=cfg.download
+    )
     data = to_pixels(images, OUTPUT_RANGES[p.output], device)  # (N, 784) in G's output range
     check_range(data, p.output)
     m = batch_size(cfg)
-    per_epoch = max(1, len(data) // (m * cfg.k_steps))  # iterations that use each image once
+    # iterations that use each image once (BiGAN's alternating G step judges real pairs too)
+    per_epoch = max(1, len(data) // (m * cfg.k_steps))
     torch.manual_seed(cfg.seed)  # parameter initialisation draws from the global RNG
     init_rng = torch.Generator().manual_seed(cfg.seed)  # goodfellow2014's uniform init
-    G, D = presets.build_models(cfg.preset, device, data, init_rng)
-    g_opt, d_opt, schedulers = presets.build_optimizers(cfg.preset, G, D, per_epoch, cfg.lr)
+    G, D, game = presets.build_game(cfg.preset, cfg.model, device, data, init_rng)
+    y = torch.from_numpy(labels.astype(np.int64))  # (N,)
+    try:
+        game.check_labels(y, f"{cfg.split} labels")  # CGAN: every label a digit 0-9
+    except ValueError as err:
+        raise MnistError(str(err)) from None
+    g_opt, d_opt, schedulers = presets.build_optimizers(
+        cfg.preset,
+        G,
+        D,
+        per_epoch,
+        cfg.lr,
+        extra=list(game.networks.values()),
+    )
     trainer = GANTrainer(
         G,
         D,
-        presets.build_prior(cfg.preset),
-        MnistSource(data),
+        presets.build_prior(cfg.preset, cfg.model),
+        MnistSource(data, y if cfg.model == "cgan" else None),
         presets.build_objective(cfg.preset, cfg.objective),
         g_opt,
         d_opt,
@@ -160,20 +195,9 @@ def build_trainer(cfg: MnistConfig) -> tuple[GANTrainer, int]:
         prefetch=1,
         update=p.update,
         d_passes=p.d_passes,
+        game=game,
     )
     return trainer, per_epoch
-
-
-@torch.no_grad()
-def generate(trainer: GANTrainer, n: int, seed: int, chunk: int = 1000) -> torch.Tensor:
-    """``n`` samples (n, 784) in [0, 1] from a dedicated RNG (the training RNG is untouched)."""
-    rng = torch.Generator(trainer.device).manual_seed(seed)
-    lo, hi = OUTPUT_RANGES[trainer.G.output]
-    was_training = trainer.G.training
-    trainer.G.eval()
-    out = torch.cat([trainer.G(z) for z in trainer.prior.sample(n, rng).split(chunk)])
-    trainer.G.train(was_training)
-    return ((out.float() - lo) / (hi - lo)).clamp_(0.0, 1.0)  # (n, 784)
 
 
 def _history_dict(trainer: GANTrainer) -> dict[str, np.ndarray]:
@@ -191,8 +215,11 @@ def load_run_state(out: Path, cfg: MnistConfig) -> dict[str, Any]:
     stored = state.get("config")
     if not isinstance(stored, dict) or not {"trainer", "epoch"} <= set(state):
         raise FileError(path, "not a checkpoint of an MNIST toygan run")
+    older = {"model": "gan"}  # fields added since: what a checkpoint without them trained
     differ = sorted(
-        k for k, v in cfg.to_dict().items() if k not in MAY_CHANGE and stored.get(k) != v
+        k
+        for k, v in cfg.to_dict().items()
+        if k not in MAY_CHANGE and stored.get(k, older.get(k)) != v
     )
     if differ:
         raise FileError(path, f"belongs to another run (its config differs in {differ})")
@@ -248,9 +275,8 @@ def _train_and_write(
     state: dict[str, Any] | None,
     grids: list[np.ndarray],
 ) -> dict[str, Any]:
-    fixed_z = trainer.prior.sample(
-        cfg.grid**2, torch.Generator(trainer.device).manual_seed(cfg.seed + 1)
-    )
+    fixed_rng = torch.Generator(trainer.device).manual_seed(cfg.seed + 1)
+    fixed_z = sample_noise(trainer, cfg.grid**2, fixed_rng, per_row=cfg.grid)
     train_seconds = float(state["train_seconds"]) if state else 0.0  # earlier sessions
     ckpt = out / "checkpoint.pt"
     log = io.CsvLog(out / "metrics.csv")
@@ -272,7 +298,7 @@ def _train_and_write(
         with torch.no_grad():
             tr.G.eval()
             lo, hi = OUTPUT_RANGES[tr.G.output]
-            out_z = tr.G(fixed_z).float()  # (grid**2, 784)
+            out_z = tr.generate(fixed_z).float()  # (grid**2, 784)
             if not bool(out_z.isfinite().all()):  # finite weights, overflowing outputs
                 raise TrainingDiverged(step, "a generator sample")
             grid = ((out_z - lo) / (hi - lo)).clamp_(0, 1).cpu().numpy()
@@ -301,7 +327,7 @@ def _train_and_write(
                 snapshot_every=per_epoch,
                 callbacks=[on_epoch],
                 progress=cfg.progress,
-                desc=f"mnist {cfg.preset} {cfg.objective}",
+                desc=f"mnist {cfg.model} {cfg.preset} {cfg.objective}",
             )
         except TrainingDiverged as err:
             log.append(trainer.history.rows(start=logged))
@@ -314,10 +340,14 @@ def _train_and_write(
     images = steps * cfg.k_steps * trainer.batch_size  # real images D has seen
     samples = generate(trainer, cfg.n_samples, cfg.seed + 2).cpu().numpy()
     io.save_npy(out / "samples.npy", samples.astype(np.float32))
+    if cfg.model in ("cgan", "infogan"):  # the label / c_1 value each sample was drawn for
+        asked = requested_labels(cfg.n_samples, "cpu").numpy().astype(np.int64)
+        io.save_npy(out / "sample_labels.npy", asked)
     plots.save_curves(_history_dict(trainer), per_epoch, out / "curves.png")
     plots.save_gif(np.stack(grids), list(range(len(grids))), out / "training.gif")
     last = {k: float(v[-per_epoch:].mean()) for k, v in trainer.history.stats.items()}
     summary = {
+        "model": cfg.model,
         "preset": cfg.preset,
         "objective": cfg.objective,
         "split": cfg.split,
@@ -362,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         MnistConfig,
         choices={
             "dataset": ["mnist"],
+            "model": list(presets.MODELS),
             "preset": sorted(presets.PRESETS | presets.ABLATIONS),
             "objective": sorted(OBJECTIVES),
             "split": ["train", "test"],

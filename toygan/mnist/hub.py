@@ -1,4 +1,8 @@
-"""Pretrained MNIST generators: ``toygan.pretrained("goodfellow2014")`` or ``("modern")`` (hub).
+"""Pretrained MNIST generators: ``toygan.pretrained(NAME)`` for NAME in ``PRETRAINED`` (hub).
+
+``goodfellow2014`` and ``modern`` are unconditional GANs; ``cgan`` (preset ``mirza2014``) draws
+the digits asked for, ``infogan`` (``chen2016``) the c_1 values asked for, ``bigan``
+(``donahue2016``) also ships its encoder (``encode(x)``).
 
 The weights ship inside the package (``toygan/mnist/weights/<name>.safetensors``, package data
 of the wheel), so a fresh clone or install loads them offline. safetensors holds tensors only (no
@@ -18,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -29,43 +34,117 @@ from toygan.mnist import presets
 from toygan.mnist.data import OUTPUT_RANGES
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+# name -> (model, preset): the unconditional presets by name, the other models by theirs
+PRETRAINED = {
+    "goodfellow2014": ("gan", "goodfellow2014"),
+    "modern": ("gan", "modern"),
+    "dcgan": ("gan", "dcgan"),
+    "cgan": ("cgan", "dcgan"),  # mirza2014 collapses (toygan.mnist.presets)
+    "infogan": ("infogan", "chen2016"),
+    "bigan": ("bigan", "donahue2016"),
+}
+ENCODER_PREFIX = "encoder."  # BiGAN: E's tensors in the same file
+
+
+def weights_name(model: str, preset: str) -> str:
+    """The pretrained name of a run of ``model`` with ``preset`` (ValueError if none)."""
+    for name, pair in PRETRAINED.items():
+        if pair == (model, preset):
+            return name
+    raise ValueError(f"--model {model} --preset {preset} has no pretrained name; those with one: "
+                     f"{', '.join(f'{m} {p}' for m, p in PRETRAINED.values())}")  # fmt: skip
 
 
 class PretrainedGenerator(nn.Module):
-    """G of an MNIST preset with its noise prior: ``generate(n, seed)`` -> (n, 784) pixels.
+    """G of an MNIST model with its prior: ``generate(n, seed)`` -> (n, 784) pixels.
 
-    ``forward(z)`` maps noise (batch, noise_dim) to pixels (batch, 784) in [0, 1] (tanh outputs
-    rescaled); ``metadata`` says where the weights come from.
+    ``forward(noise)`` maps a noise batch of the model's prior to pixels (batch, 784) in [0, 1]
+    (tanh outputs rescaled); ``metadata`` says where the weights come from. CGAN / InfoGAN:
+    ``generate(n, seed, labels)`` draws the digits / c_1 values asked for (default 0, 1, ..., 9,
+    0, ...). BiGAN: ``encode(x)`` is E, x (batch, 784) in [0, 1] -> (batch, 50).
     """
 
     def __init__(self, name: str, metadata: dict[str, str] | None = None) -> None:
         super().__init__()
+        if name not in PRETRAINED:
+            raise ValueError(f"unknown pretrained model {name!r}; choose from {list(PRETRAINED)}")
         self.name, self.metadata = name, dict(metadata or {})
-        G, _ = presets.build_models(name)
-        self.G, self.prior = G, presets.build_prior(name)
+        self.model, preset = PRETRAINED[name]
+        G, _, game = presets.build_game(preset, self.model)
+        self.G, self.game, self.prior = G, game, presets.build_prior(preset, self.model)
+        self.E = game.networks.get("encoder")
         self.lo, self.hi = OUTPUT_RANGES[G.output]
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        x = self.G(z)  # (batch, 784) in G's output range
+    def forward(self, noise) -> torch.Tensor:
+        x = self.game.generate(self.G, noise)  # (batch, 784) in G's output range
         return ((x - self.lo) / (self.hi - self.lo)).clamp(0.0, 1.0)  # (batch, 784) in [0, 1]
 
+    def state(self) -> dict[str, torch.Tensor]:
+        """The shipped tensors: G's, and E's under ``encoder.`` (BiGAN)."""
+        out = dict(self.G.state_dict())
+        if self.E is not None:
+            out |= {ENCODER_PREFIX + k: v for k, v in self.E.state_dict().items()}
+        return out
+
     @torch.no_grad()
-    def generate(self, n: int, seed: int = 0) -> torch.Tensor:
-        """``n`` samples (n, 784), float32 in [0, 1] on G's device, from a generator seeded
-        with ``seed`` (the same seed gives the same images); reshape to (n, 28, 28) to view."""
+    def grid(self, seed: int = 0, n: int = 10) -> torch.Tensor:
+        """An n x n grid (n * n, 784): CGAN / InfoGAN row r asks for digit / c_1 value r % 10,
+        column c uses noise vector c in every row; unconditional: n * n samples."""
+        if self.model not in ("cgan", "infogan"):
+            return self.generate(n * n, seed)
         device = next(self.G.parameters()).device
-        z = self.prior.sample(n, torch.Generator(device).manual_seed(seed))  # (n, noise_dim)
+        rng = torch.Generator(device).manual_seed(seed)
+        rows = torch.arange(n * n, device=device) // n % presets.N_CLASSES
+        if self.model == "cgan":
+            z, _ = self.prior.sample(n, rng, labels=rows[:n])
+            noise = (z.repeat(n, 1), rows)
+        else:
+            latent = self.prior.sample(n, rng).repeat(n, 1)  # (n * n, dim)
+            c = self.game.noise_dim
+            latent[:, c : c + presets.N_CLASSES] = F.one_hot(rows, presets.N_CLASSES).float()
+            noise = latent
+        self.eval()
+        return self(noise).float()
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """BiGAN's E(x): images (n, 784) in [0, 1] -> latents (n, 50), in eval mode."""
+        if self.E is None:
+            raise ValueError(f"{self.name} has no encoder (only bigan has)")
+        self.E.eval()
+        return torch.cat([self.E(part) for part in x.float().split(1000)])
+
+    @torch.no_grad()
+    def generate(self, n: int, seed: int = 0, labels=None) -> torch.Tensor:
+        """``n`` samples (n, 784), float32 in [0, 1] on G's device, from a generator seeded
+        with ``seed`` (the same seed gives the same images); reshape to (n, 28, 28) to view.
+        ``labels`` (n,): the digits (CGAN) or c_1 values (InfoGAN) asked for."""
+        device = next(self.G.parameters()).device
+        rng = torch.Generator(device).manual_seed(seed)
+        if labels is None and self.model in ("cgan", "infogan"):
+            labels = torch.arange(n, device=device) % presets.N_CLASSES
+        if self.model == "cgan":
+            noise = self.prior.sample(n, rng, labels=labels)  # (z (n, 100), y (n,))
+        elif self.model == "infogan":
+            noise = self.prior.sample(n, rng, categories=labels)  # (n, 74)
+        elif labels is not None:
+            raise ValueError(f"{self.name} is unconditional: it takes no labels")
+        else:
+            noise = self.prior.sample(n, rng)  # (n, noise_dim)
         was_training = self.training
         self.eval()
-        out = torch.cat([self(part) for part in z.split(1000)]) if n else z.new_zeros(0, 784)
+        parts = noise if isinstance(noise, tuple) else (noise,)
+        chunks = list(zip(*(t.split(1000) for t in parts), strict=True))
+        out = [self(c if len(c) > 1 else c[0]) for c in chunks]
         self.train(was_training)
-        return out.float()
+        return torch.cat(out).float() if n else torch.zeros(0, 784)
 
 
 def pretrained(name: str = "goodfellow2014", weights_dir: str | Path | None = None):
-    """The pretrained generator of preset ``name`` (a ``PretrainedGenerator`` in eval mode, on
-    CPU, float32), from ``weights_dir`` (default: the package's ``weights/``)."""
-    presets.get_preset(name)  # ValueError naming the presets
+    """The pretrained generator ``name`` (``PRETRAINED``; a ``PretrainedGenerator`` in eval
+    mode, on CPU, float32), from ``weights_dir`` (default: the package's ``weights/``)."""
+    if name not in PRETRAINED:
+        raise ValueError(f"unknown pretrained model {name!r}; choose from {list(PRETRAINED)}")
     path = Path(weights_dir or WEIGHTS_DIR) / f"{name}.safetensors"
     if not path.is_file():
         raise FileError(path, f"no pretrained weights for {name!r} (not shipped yet)")
@@ -76,8 +155,15 @@ def pretrained(name: str = "goodfellow2014", weights_dir: str | Path | None = No
     except Exception as err:  # safetensors' own error type differs across versions
         raise FileError(path, f"not a readable safetensors file ({err})") from None
     model = PretrainedGenerator(name, metadata)
+    tensors = {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+    g = {k: v for k, v in tensors.items() if not k.startswith(ENCODER_PREFIX)}
+    e = {k[len(ENCODER_PREFIX) :]: v for k, v in tensors.items() if k not in g}
     try:
-        model.G.load_state_dict({k: v.float() for k, v in tensors.items()})
+        model.G.load_state_dict(g)
+        if model.E is not None:
+            model.E.load_state_dict(e)
+        elif e:
+            raise RuntimeError(f"unexpected encoder tensors {sorted(e)[:2]}")
     except RuntimeError as err:
         raise FileError(path, f"does not fit the {name} generator ({str(err)[:120]})") from None
     return model.eval()
@@ -94,7 +180,10 @@ def export(
     ``<out>/<name>.safetensors`` in ``dtype``, with ``metadata`` (values as strings)."""
     path = Path(out or WEIGHTS_DIR) / f"{name}.safetensors"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in state.items()}
+    tensors = {  # floats in dtype; integer buffers (batch norm's counts) as they are
+        k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
+        for k, v in state.items()
+    }
     meta = {"preset": name, "dtype": str(dtype).removeprefix("torch.")}
     meta |= {k: str(v) for k, v in (metadata or {}).items()}
     save_file(tensors, str(path), metadata=meta)
@@ -104,24 +193,40 @@ def export(
 def export_run(
     run_dir: str | Path, dtype: torch.dtype, out: str | Path | None = None, source: str = "best"
 ) -> Path:
-    """Export G of ``run_dir`` as its preset's pretrained weights: ``source`` "best" (the
-    ``best.pt`` of the validation Parzen, else the last checkpoint) or "last"
-    (``checkpoint.pt``), with the run's seed, epoch and validation Parzen as metadata."""
+    """Export G (and BiGAN's E) of ``run_dir`` as its pretrained weights (``weights_name``):
+    ``source`` "best" (the ``best.pt`` of the validation Parzen, else the last checkpoint) or
+    "last" (``checkpoint.pt``), with the run's seed, epoch and validation Parzen as metadata."""
     run_dir = Path(run_dir)
     cfg = io.read_json(run_dir / "config.json")
     if not isinstance(cfg, dict) or cfg.get("preset") not in presets.PRESETS:
         raise FileError(
             run_dir / "config.json", f"not a run of a preset ({sorted(presets.PRESETS)})"
         )
+    model = cfg.get("model", "gan")
+    try:
+        name = weights_name(model, cfg["preset"])
+    except ValueError as err:
+        raise FileError(run_dir / "config.json", str(err)) from None
     path = run_dir / "best.pt"
-    path = path if path.exists() and source == "best" else run_dir / "checkpoint.pt"
+    path = (
+        path
+        if path.exists() and source == "best" and model != "bigan"
+        else path.with_name("checkpoint.pt")
+    )  # BiGAN: G and E of one step (best.pt holds G only)
     state = io.load_checkpoint(path)
-    generator = state.get("generator", (state.get("trainer") or {}).get("generator"))
+    trainer = state.get("trainer") or {}
+    generator = state.get("generator", trainer.get("generator"))
     if not isinstance(generator, dict):  # best.pt: "generator"; checkpoint.pt: the trainer's
         raise FileError(path, "holds no generator weights")
+    tensors = dict(generator)
+    if model == "bigan":
+        if not isinstance(trainer.get("encoder"), dict):
+            raise FileError(path, "holds no encoder weights")
+        tensors |= {ENCODER_PREFIX + k: v for k, v in trainer["encoder"].items()}
     meta = {k: state[k] for k in ("epoch", "sigma", "valid_ll", "valid") if k in state}
     meta |= {"seed": cfg.get("seed"), "device": cfg.get("device"), "source": path.name}
-    return export(generator, cfg["preset"], out, dtype, meta)
+    meta |= {"model": model, "run_preset": cfg["preset"]}
+    return export(tensors, name, out, dtype, meta)
 
 
 def main(argv: list[str] | None = None) -> int:

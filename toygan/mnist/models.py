@@ -1,4 +1,10 @@
-"""The 28 x 28 convolutional networks of the ``dcgan`` preset (InfoGAN's released MNIST G and D).
+"""The MNIST networks beyond plain MLPs: maxout, the ``dcgan`` convolutions, CGAN, InfoGAN, BiGAN.
+
+Every network works on flat images (batch, 784) in [0, 1]; every D returns logits (batch, 1),
+InfoGAN's D the logit and Q's code parameters (batch, 1 + code_dim). Labels are class indices
+(batch,) int64, one-hot encoded inside the networks.
+
+The 28 x 28 convolutional networks of the ``dcgan`` preset (InfoGAN's released MNIST G and D):
 
 openai/InfoGAN ``regularized_gan.py`` (network_type "mnist") and ``custom_ops.py``, read line by
 line; D without the Q head:
@@ -20,7 +26,22 @@ once on real and once on fake images (``GANTrainer(d_passes="separate")``), as t
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+
+class Maxout(nn.Module):
+    """Maxout (Goodfellow et al. 2013): ``units`` outputs, each the max of ``pieces`` affines."""
+
+    def __init__(self, in_dim: int, units: int, pieces: int) -> None:
+        super().__init__()
+        self.units, self.pieces = units, pieces
+        self.linear = nn.Linear(in_dim, units * pieces)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.linear(x)  # (batch, units * pieces)
+        return h.view(len(x), self.units, self.pieces).amax(-1)  # (batch, units)
+
 
 LEAK = 0.01  # infogan custom_ops.leaky_rectify
 INIT_STD = 0.02  # custom_conv2d / custom_deconv2d / custom_fully_connected stddev
@@ -54,15 +75,16 @@ class DCGANDiscriminator(nn.Module):
 
 
 class DCGANGenerator(nn.Module):
-    """Noise (batch, noise_dim) -> flat images (batch, 784) in [0, 1] (sigmoid output)."""
+    """Noise (batch, noise_dim) -> flat images (batch, 784) in [0, 1] (sigmoid output); with
+    ``n_classes``, G(z, y) of the conditional ``dcgan`` variant: y one-hot after z."""
 
     output = "sigmoid"
 
-    def __init__(self, noise_dim: int) -> None:
+    def __init__(self, noise_dim: int, n_classes: int = 0) -> None:
         super().__init__()
-        self.noise_dim = noise_dim
+        self.noise_dim, self.n_classes = noise_dim, n_classes
         self.fc = nn.Sequential(
-            nn.Linear(noise_dim, 1024),
+            nn.Linear(noise_dim + n_classes, 1024),
             nn.BatchNorm1d(1024, BN_EPS, BN_MOMENTUM),
             nn.ReLU(),
             nn.Linear(1024, 128 * 7 * 7),
@@ -77,9 +99,161 @@ class DCGANGenerator(nn.Module):
             nn.Sigmoid(),
         )
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.n_classes:
+            z = torch.cat([z, one_hot(y, self.n_classes, z)], 1)  # (batch, noise_dim + classes)
         h = self.fc(z).reshape(len(z), 128, 7, 7)  # (batch, 128, 7, 7)
         return self.deconv(h).flatten(1)  # (batch, 784) in [0, 1]
+
+
+def one_hot(y: torch.Tensor, n_classes: int, like: torch.Tensor) -> torch.Tensor:
+    """Labels (batch,) -> one-hot (batch, n_classes) in ``like``'s dtype."""
+    return F.one_hot(y.long(), n_classes).to(like.dtype)
+
+
+class ConditionalDCGANDiscriminator(DCGANDiscriminator):
+    """The conditional ``dcgan`` D: the conv body on x, y one-hot joined to its 6,272 features
+    before FC 1024; (x (batch, 784), y (batch,)) -> logits (batch, 1)."""
+
+    def __init__(self, n_classes: int = 10) -> None:
+        super().__init__()
+        self.n_classes = n_classes
+        self.body[6] = nn.Linear(128 * 7 * 7 + n_classes, 1024)
+        self.tail = self.body[6:]  # FC 1024, BN, leaky ReLU (shared modules)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        h = self.body[:6](x.reshape(len(x), 1, 28, 28))  # (batch, 6272)
+        h = self.tail(torch.cat([h, one_hot(y, self.n_classes, h)], 1))  # (batch, 1024)
+        return self.out(h)  # (batch, 1) logits
+
+
+class InfoDiscriminator(DCGANDiscriminator):
+    """InfoGAN's D and Q (openai/InfoGAN ``regularized_gan.py``): the shared conv body, D's
+    FC 1 and Q's FC 128 -> BN -> leaky ReLU -> FC code_dim; (batch, 784) -> (batch, 1 +
+    code_dim): the logit, then Q's categorical logits and continuous means. Q's parameters are
+    D's (the code's ``d_net`` scope): D's optimiser trains them."""
+
+    def __init__(self, code_dim: int = 12) -> None:
+        super().__init__()
+        self.q = nn.Sequential(
+            nn.Linear(1024, 128),
+            nn.BatchNorm1d(128, BN_EPS, BN_MOMENTUM),
+            nn.LeakyReLU(LEAK),
+            nn.Linear(128, code_dim),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.features(x)  # (batch, 1024)
+        return torch.cat([self.out(h), self.q(h)], 1)  # (batch, 1 + code_dim)
+
+
+class CGANGenerator(nn.Module):
+    """CGAN's MNIST G (Mirza & Osindero 2014, section 4.1): z (batch, 100) -> ReLU 200 and
+    one-hot y -> ReLU 1000, both -> a *separate* combined ReLU layer of 1200 units (our reading
+    of "mapped to second, combined hidden ReLu layer of dimensionality 1200"; the other reading,
+    the 1200-unit concatenation itself, has no such layer) -> sigmoid 784; dropout 0.5 on the
+    hidden layers."""
+
+    output = "sigmoid"
+
+    def __init__(self, noise_dim: int = 100, n_classes: int = 10, dropout: float = 0.5) -> None:
+        super().__init__()
+        self.noise_dim, self.n_classes, self.dropout = noise_dim, n_classes, dropout
+        self.z_in = nn.Linear(noise_dim, 200)
+        self.y_in = nn.Linear(n_classes, 1000)
+        self.joint = nn.Linear(1200, 1200)
+        self.out = nn.Linear(1200, 784)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        def drop(h):
+            return F.dropout(F.relu(h), self.dropout, self.training)
+
+        h = torch.cat([drop(self.z_in(z)), drop(self.y_in(one_hot(y, self.n_classes, z)))], 1)
+        h = drop(self.joint(h))  # (batch, 1200)
+        return torch.sigmoid(self.out(h))  # (batch, 784) in [0, 1]
+
+
+class CGANDiscriminator(nn.Module):
+    """CGAN's MNIST D: maxout 240x5 on x, maxout 50x5 on one-hot y, joint maxout 240x4 on
+    both, a logit; dropout 0.5 on every hidden layer. (x (batch, 784), y (batch,)) ->
+    logits (batch, 1)."""
+
+    def __init__(self, n_classes: int = 10, dropout: float = 0.5) -> None:
+        super().__init__()
+        self.n_classes, self.dropout = n_classes, dropout
+        self.x_in = Maxout(784, 240, 5)
+        self.y_in = Maxout(n_classes, 50, 5)
+        self.joint = Maxout(290, 240, 4)
+        self.out = nn.Linear(240, 1)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        def drop(h):
+            return F.dropout(h, self.dropout, self.training)
+
+        h = torch.cat([drop(self.x_in(x)), drop(self.y_in(one_hot(y, self.n_classes, x)))], 1)
+        return self.out(drop(self.joint(h)))  # (batch, 1) logits
+
+
+BIGAN_LEAK = 0.2  # jeffdonahue/bigan lib LReLU default leak
+BIGAN_WIDTH = 1024
+
+
+def _bigan_mlp(in_dim: int, out_dim: int) -> nn.Sequential:
+    """BiGAN's E and D body: FC 1024 -> lReLU -> FC 1024 -> BN -> lReLU -> FC out_dim."""
+    return nn.Sequential(
+        nn.Linear(in_dim, BIGAN_WIDTH),
+        nn.LeakyReLU(BIGAN_LEAK),
+        nn.Linear(BIGAN_WIDTH, BIGAN_WIDTH),
+        nn.BatchNorm1d(BIGAN_WIDTH),
+        nn.LeakyReLU(BIGAN_LEAK),
+        nn.Linear(BIGAN_WIDTH, out_dim),
+    )
+
+
+class BiGANGenerator(nn.Module):
+    """BiGAN's permutation-invariant MNIST G: z (batch, 50) -> FC 1024 BN ReLU -> FC 1024 BN ReLU
+    -> sigmoid 784."""
+
+    output = "sigmoid"
+
+    def __init__(self, latent_dim: int = 50) -> None:
+        super().__init__()
+        self.noise_dim = latent_dim
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim, BIGAN_WIDTH),
+            nn.BatchNorm1d(BIGAN_WIDTH),
+            nn.ReLU(),
+            nn.Linear(BIGAN_WIDTH, BIGAN_WIDTH),
+            nn.BatchNorm1d(BIGAN_WIDTH),
+            nn.ReLU(),
+            nn.Linear(BIGAN_WIDTH, 784),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)  # (batch, 784) in [0, 1]
+
+
+class BiGANEncoder(nn.Module):
+    """BiGAN's E: images (batch, 784) -> latents (batch, 50), a linear output."""
+
+    def __init__(self, latent_dim: int = 50) -> None:
+        super().__init__()
+        self.net = _bigan_mlp(784, latent_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.flatten(1))  # (batch, latent_dim)
+
+
+class BiGANDiscriminator(nn.Module):
+    """BiGAN's joint D: the pair (x (batch, 784), z (batch, 50)), joined -> logits (batch, 1)."""
+
+    def __init__(self, latent_dim: int = 50) -> None:
+        super().__init__()
+        self.net = _bigan_mlp(784 + latent_dim, 1)
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([x.flatten(1), z], 1))  # (batch, 1) logits
 
 
 @torch.no_grad()

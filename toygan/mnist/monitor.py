@@ -20,22 +20,11 @@ from typing import Any
 import torch
 
 from toygan import io
-from toygan.mnist.data import OUTPUT_RANGES, to_pixels
+from toygan.mnist.data import to_pixels
 from toygan.mnist.parzen import SIGMAS, choose_sigma, held_out
+from toygan.mnist.sampling import generate
 
 N_SAMPLES = 10_000  # generator samples per evaluation (parzen_ll.py's default)
-
-
-@torch.no_grad()
-def sample_pixels(G: torch.nn.Module, prior: Any, n: int, seed: int, device) -> torch.Tensor:
-    """``n`` samples (n, 784) of G in [0, 1] from a dedicated RNG, in eval mode."""
-    rng = torch.Generator(device).manual_seed(seed)
-    lo, hi = OUTPUT_RANGES[G.output]
-    was_training = G.training
-    G.eval()
-    out = torch.cat([G(z) for z in prior.sample(n, rng).split(1000)])  # (n, 784)
-    G.train(was_training)
-    return ((out.float() - lo) / (hi - lo)).clamp_(0.0, 1.0)
 
 
 @dataclass
@@ -68,9 +57,7 @@ class ParzenMonitor:
         if epoch == 0 or epoch % self.every or any(r["epoch"] == epoch for r in self.rows):
             return
         t0 = time.perf_counter()
-        samples = sample_pixels(
-            trainer.G, trainer.prior, self.n_samples, self.seed, trainer.device
-        )  # (n, 784)
+        samples = generate(trainer, self.n_samples, self.seed)  # (n, 784); CGAN: 0-9 in turn
         sigma, valid_ll = choose_sigma(samples, self.valid, SIGMAS)
         row = {"epoch": epoch, "sigma": sigma, "valid_ll": float(valid_ll.max())}
         best = self.best

@@ -231,3 +231,34 @@ def save_pretrained_grid(name: str, path: str | Path, n: int = 100, seed: int = 
     meta = G.metadata
     title = f"toygan.pretrained({name!r}), epoch {meta.get('epoch', '?')}"
     return save_grid(G.generate(n, seed).numpy(), path, title)
+
+
+def read_info_curves(folder: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{run label: (steps, L_I)} from ``infogan_*.csv`` files in ``folder`` (columns step,
+    l_info: copies of InfoGAN runs' metrics.csv, ``toygan.figures``)."""
+    curves = {}
+    for path in sorted(Path(folder).glob("infogan_*.csv")):
+        rows = np.genfromtxt(path, delimiter=",", names=True, ndmin=1)
+        curves[path.stem.removeprefix("infogan_")] = (rows["step"], rows["l_info"])
+    return curves
+
+
+def save_info_curves(
+    curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path, n_values: int = 10
+) -> Path:
+    """L_I = H(c_1) - CE over updates for each seed, smoothed, under its ceiling ln(n_values)."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for label, (steps, values) in curves.items():
+        ax.plot(steps, smooth(values, 25), lw=1.2, label=label)
+    ceiling = float(np.log(n_values))
+    ax.axhline(ceiling, color="0.3", ls="--", lw=1)
+    label = f"H(c1) = ln {n_values} = {ceiling:.3f}"
+    ax.annotate(label, (0.99, ceiling), xycoords=("axes fraction", "data"), ha="right",
+                va="bottom", fontsize=9, color="0.3")  # fmt: skip
+    ax.set(xlabel="generator updates", ylabel="L_I (nats)", ylim=(0, ceiling * 1.1))
+    ax.set_title("InfoGAN: the mutual-information bound on c1 rises to its ceiling", fontsize=10)
+    ax.legend(frameon=False, fontsize=8, loc="lower right", ncol=2)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+    return Path(path)

@@ -36,7 +36,34 @@
   Algorithm 1 with k = 1, D called separately on the real and the fake minibatch (its batch norm
   sees each alone); noise U(-1, 1)^62 (the code's ``Uniform(62)``).
 
-D returns logits in all three; every objective works with every preset.
+- ``mirza2014`` (``--model cgan``): CGAN's MNIST MLPs (``toygan.mnist.models.CGANGenerator``,
+  ``CGANDiscriminator``; Mirza & Osindero 2014 section 4.1): z ~ U[0, 1]^100, SGD batch 100, lr
+  0.1 divided by 1.00004 after every update (floor 1e-6), momentum 0.5 rising to 0.7, dropout 0.5.
+  The paper publishes no code and no init, update order or D-loss scale: those are the 2014
+  code's (goodfeli/adversarial, which the paper builds on): irange init with the marginal output
+  bias, simultaneous updates, L_D halved; momentum saturates at epoch 250 as there.
+  **It collapses in our runs:** by ~300 updates G draws one image whatever z and y (README,
+  "CGAN"); PyTorch's init, no dropout in G, lr 0.01, alternating updates and the other reading
+  of the 1200-unit layer collapse too within 600 updates. It stays as the paper's setup to
+  study; ``--model cgan`` defaults to the ``dcgan`` networks, which train.
+- ``chen2016`` (``--model infogan``): InfoGAN's released MNIST setup (openai/InfoGAN
+  ``run_mnist_exp.py``): the ``dcgan`` networks with the Q head on D's body
+  (``InfoDiscriminator``), latent U(-1, 1)^62 + c_1 ~ Cat(10) + c_2, c_3 ~ U(-1, 1), Adam beta1
+  0.5, lr 2e-4 for D and Q (Q's weights live in the code's ``d_net`` scope, so D's optimiser
+  trains them; the paper's text gives G's and D's rates only) and 1e-3 for G, batch 128,
+  lambda 1, D called separately on real and fake minibatches.
+- ``donahue2016`` (``--model bigan``): BiGAN's permutation-invariant MNIST setup (jeffdonahue/bigan
+  README and ``train_gan.py``): z ~ U(-1, 1)^50, G FC 1024 BN ReLU x 2 -> sigmoid 784, E and D
+  FC 1024 lReLU -> FC 1024 BN lReLU (leak 0.2) -> out, D on the concatenated pair (x, z); Adam
+  2e-4, beta1 0.5, batch 128, weight decay 2.5e-5; D, G and E updated from one pass
+  (``all_updates = g_updates + d_updates + e_updates``), G and E on swapped labels; the learning
+  rate constant for 200 epochs, then linearly to 0 at epoch 400 (the code's schedule, whatever
+  ``--epochs`` is); init N(0, 0.02) as the ``dcgan`` networks.
+
+D returns logits in all; every objective without a gradient penalty works with every preset
+(penalties need the unconditional game). ``Preset.models`` lists the models a preset trains:
+the ``dcgan`` networks serve the GAN, CGAN (y one-hot joined to G's input and to D's features)
+and InfoGAN.
 """
 
 from __future__ import annotations
@@ -50,24 +77,24 @@ import torch.nn.functional as F
 from torch import nn
 
 from toygan.engine import make_optimizer
-from toygan.mnist.models import DCGANDiscriminator, DCGANGenerator, dcgan_init_
+from toygan.game import BiGame, ConditionalGame, Game, InfoGame, InfoPrior, LabelPrior
+from toygan.mnist.models import (
+    BiGANDiscriminator,
+    BiGANEncoder,
+    BiGANGenerator,
+    CGANDiscriminator,
+    CGANGenerator,
+    ConditionalDCGANDiscriminator,
+    DCGANDiscriminator,
+    DCGANGenerator,
+    InfoDiscriminator,
+    Maxout,  # noqa: F401 (re-exported: the 2014 networks' layer)
+    dcgan_init_,
+)
 from toygan.models import Discriminator, Generator, NoisePrior
 from toygan.objectives import Objective, get_objective
 
 IMAGE_DIM = 784  # 28 x 28 pixels, flattened
-
-
-class Maxout(nn.Module):
-    """Maxout (Goodfellow et al. 2013): ``units`` outputs, each the max of ``pieces`` affines."""
-
-    def __init__(self, in_dim: int, units: int, pieces: int) -> None:
-        super().__init__()
-        self.units, self.pieces = units, pieces
-        self.linear = nn.Linear(in_dim, units * pieces)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.linear(x)  # (batch, units * pieces)
-        return h.view(len(x), self.units, self.pieces).amax(-1)  # (batch, units)
 
 
 class MaxoutDiscriminator(nn.Module):
@@ -167,6 +194,11 @@ class Preset:
     networks: str = "mlp"  # mlp | maxout2014: the 2014 code's nets | dcgan: toygan.mnist.models
     marginal_bias: bool = False  # G's output bias = logit of the pixel marginals (2014 init)
     d_passes: str = "joint"  # joint: one D pass on real + fake | separate (batch-norm D)
+    models: tuple[str, ...] = ("gan",)  # the --model values this preset trains
+    g_lr: float = 0.0  # G's learning rate when it differs from D's (InfoGAN: 1e-3)
+    weight_decay: float = 0.0  # L2 on every weight's gradient (BiGAN: 2.5e-5)
+    lr_decay: float = 1.000004  # sgd: lr divided by this after every update
+    lr_schedule: str = "constant"  # adam: constant | linear_half (constant, then linearly to 0)
 
 
 PRESETS = {
@@ -196,8 +228,64 @@ PRESETS = {
         init="dcgan",
         networks="dcgan",
         d_passes="separate",
+        models=("gan", "cgan", "infogan"),
+    ),
+    "mirza2014": Preset(
+        "mirza2014",
+        100,
+        100,
+        0.1,
+        "sgd",
+        "sigmoid",
+        noise="uniform01",
+        init="goodfellow2014",
+        update="simultaneous",
+        d_loss_scale=0.5,
+        networks="cgan_mlp",
+        marginal_bias=True,
+        models=("cgan",),
+        lr_decay=1.00004,
+    ),
+    "chen2016": Preset(
+        "chen2016",
+        128,
+        62,
+        2e-4,
+        "adam",
+        "sigmoid",
+        noise="uniform",
+        init="dcgan",
+        networks="dcgan",
+        d_passes="separate",
+        models=("infogan",),
+        g_lr=1e-3,
+    ),
+    "donahue2016": Preset(
+        "donahue2016",
+        128,
+        50,
+        2e-4,
+        "adam",
+        "sigmoid",
+        noise="uniform",
+        init="dcgan",
+        update="simultaneous",
+        networks="bigan",
+        models=("bigan",),
+        weight_decay=2.5e-5,
+        lr_schedule="linear_half",
     ),
 }
+MODELS = ("gan", "cgan", "infogan", "bigan")  # --model: the game (toygan.game)
+DEFAULT_PRESET = {  # cgan: mirza2014 collapses in our runs (see its docstring); dcgan trains
+    "gan": "modern",
+    "cgan": "dcgan",
+    "infogan": "chen2016",
+    "bigan": "donahue2016",
+}
+N_CLASSES = 10  # digits: CGAN's labels, InfoGAN's c_1 values
+N_CONTINUOUS = 2  # InfoGAN's continuous codes c_2, c_3
+DECAY_EPOCHS = 400  # linear_half: BiGAN's 400 epochs, the rate decaying over the last 200
 # The Table 1 ablation: goodfellow2014 with exactly one thing changed back to what a reader of the
 # paper's text (or PyTorch's defaults) would do; named for that one change.
 ABLATIONS = {
@@ -217,29 +305,44 @@ MARGINAL_CLIP = 1e-7  # init_sigmoid_bias_from_marginals clips pixel means to [1
 
 
 class UniformNoise(NoisePrior):
-    """p_z = U(-a, a)^dim, default a = sqrt 3 (zero mean, unit variance; the 2014 code's
-    ``noise: 'uniform'``), shape (n, dim)."""
+    """p_z = U(c - a, c + a)^dim, default a = sqrt 3, c = 0 (zero mean, unit variance; the 2014
+    code's ``noise: 'uniform'``), shape (n, dim)."""
 
-    def __init__(self, dim: int, half_width: float = math.sqrt(3.0)) -> None:
+    def __init__(self, dim: int, half_width: float = math.sqrt(3.0), center: float = 0.0) -> None:
         super().__init__(dim, "uniform")
-        self.half_width = half_width
+        self.half_width, self.center = half_width, center
 
     def __repr__(self) -> str:
-        return f"UniformNoise(dim={self.dim}, half_width={self.half_width:g})"
+        return (
+            f"UniformNoise(dim={self.dim}, half_width={self.half_width:g}, center={self.center:g})"
+        )
 
     def sample(
         self, n: int, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32
     ) -> torch.Tensor:
         u = super().sample(n, generator, dtype)  # (n, dim) in [-1, 1)
-        return u.mul_(self.half_width)
+        u = u.mul_(self.half_width)
+        return u.add_(self.center) if self.center else u
 
 
-def build_prior(name: str) -> NoisePrior:
-    """The noise prior of preset ``name``."""
+NOISES = {
+    "uniform_sqrt3": lambda d: UniformNoise(d),
+    "uniform": lambda d: UniformNoise(d, 1.0),  # U(-1, 1)
+    "uniform01": lambda d: UniformNoise(d, 0.5, 0.5),  # U[0, 1] (CGAN)
+    "gaussian": lambda d: NoisePrior(d),
+}
+
+
+def build_prior(name: str, model: str = "gan"):
+    """The prior of preset ``name`` for ``model``: its noise, with labels (CGAN) or codes
+    (InfoGAN: ``toygan.game.InfoPrior``)."""
     p = get_preset(name)
-    if p.noise == "uniform_sqrt3":
-        return UniformNoise(p.noise_dim)
-    return UniformNoise(p.noise_dim, 1.0) if p.noise == "uniform" else NoisePrior(p.noise_dim)
+    noise = NOISES[p.noise](p.noise_dim)
+    if model == "cgan":
+        return LabelPrior(noise, N_CLASSES)
+    if model == "infogan":
+        return InfoPrior(noise, N_CLASSES, N_CONTINUOUS)
+    return noise
 
 
 def build_objective(name: str, objective: str | Objective) -> Objective:
@@ -285,8 +388,8 @@ def goodfellow_init_(
             w = torch.rand(layer.weight.shape, generator=generator, dtype=torch.float64)
             layer.weight.copy_(w.mul_(2 * irange).sub_(irange))
             layer.bias.zero_()
-    if images is not None:
-        G.net.layers[-1].bias.copy_(marginal_logits(images))
+    if images is not None:  # G's output layer: its last linear layer
+        [m for m in G.modules() if isinstance(m, nn.Linear)][-1].bias.copy_(marginal_logits(images))
 
 
 def get_preset(name: str) -> Preset:
@@ -295,6 +398,11 @@ def get_preset(name: str) -> Preset:
         return (PRESETS | ABLATIONS)[name]
     except KeyError:
         raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}") from None
+
+
+def presets_for(model: str) -> list[str]:
+    """The presets that train ``model``."""
+    return sorted(n for n, p in PRESETS.items() if model in p.models)
 
 
 def build_models(
@@ -322,16 +430,80 @@ def build_models(
     return G.to(device), D.to(device)
 
 
-def build_optimizers(
-    name: str, G: nn.Module, D: nn.Module, steps_per_epoch: int, lr: float | None = None
-) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer, list]:
-    """(g_opt, d_opt, schedulers) of preset ``name``; ``lr`` overrides the preset's."""
+def build_game(
+    name: str,
+    model: str = "gan",
+    device: torch.device | str = "cpu",
+    images: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[nn.Module, nn.Module, Game]:
+    """(G, D, game) of preset ``name`` playing ``model`` (``MODELS``) on ``device``; the game's
+    extra networks (BiGAN's E) are in ``game.networks``. Init as ``build_models``."""
     p = get_preset(name)
-    lr = lr or p.lr
+    if model not in p.models:
+        raise ValueError(f"preset {name!r} trains --model {'|'.join(p.models)}, not {model!r}")
+    if model == "gan":
+        return (*build_models(name, device, images, generator), Game())
+    if model == "cgan" and p.networks == "cgan_mlp":
+        G, D = CGANGenerator(p.noise_dim, N_CLASSES), CGANDiscriminator(N_CLASSES)
+        marginals = images.cpu() if images is not None and p.marginal_bias else None
+        goodfellow_init_(G, D, marginals, generator)
+        game: Game = ConditionalGame(N_CLASSES)
+    elif model == "cgan":  # the dcgan networks, y one-hot joined
+        G, D = DCGANGenerator(p.noise_dim, N_CLASSES), ConditionalDCGANDiscriminator(N_CLASSES)
+        dcgan_init_(G, D, generator=generator)
+        game = ConditionalGame(N_CLASSES)
+    elif model == "infogan":
+        game = InfoGame(p.noise_dim, N_CLASSES, N_CONTINUOUS)
+        G, D = DCGANGenerator(p.noise_dim + game.code_dim), InfoDiscriminator(game.code_dim)
+        dcgan_init_(G, D, generator=generator)
+    else:  # bigan
+        G, D, E = (
+            BiGANGenerator(p.noise_dim),
+            BiGANDiscriminator(p.noise_dim),
+            BiGANEncoder(p.noise_dim),
+        )
+        dcgan_init_(G, D, E, generator=generator)
+        game = BiGame(E.to(device))
+    return G.to(device), D.to(device), game
+
+
+class LinearHalfDecay(torch.optim.lr_scheduler.LambdaLR):
+    """The learning rate constant for the first half of ``total`` iterations, then linearly to 0
+    (BiGAN's code: 200 epochs constant, 200 decaying). ``total`` is fixed by the preset, not by
+    ``--epochs``, so a run extended with ``--resume`` follows the same schedule."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, total: int) -> None:
+        self.total = max(int(total), 2)
+        super().__init__(optimizer, self.factor)
+
+    def factor(self, t: int) -> float:
+        half = self.total / 2
+        return 1.0 if t < half else max(0.0, (self.total - t) / half)
+
+
+def build_optimizers(
+    name: str,
+    G: nn.Module,
+    D: nn.Module,
+    steps_per_epoch: int,
+    lr: float | None = None,
+    extra: Sequence[nn.Module] = (),
+) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer, list]:
+    """(g_opt, d_opt, schedulers) of preset ``name``; ``lr`` overrides the preset's rates (both
+    networks). ``extra``: networks trained with G (BiGAN's E)."""
+    p = get_preset(name)
+    d_lr, g_lr = lr or p.lr, lr or p.g_lr or p.lr
+    g_params = [q for net in (G, *extra) for q in net.parameters()]
+    wd = p.weight_decay
     if p.optimizer == "sgd":
-        g_opt = make_optimizer(G.parameters(), "sgd", lr, momentum=0.5)
-        d_opt = make_optimizer(D.parameters(), "sgd", lr, momentum=0.5)
-        return g_opt, d_opt, [GoodfellowSchedule([g_opt, d_opt], steps_per_epoch, lr0=lr)]
-    g_opt = make_optimizer(G.parameters(), "adam", lr, betas=(0.5, 0.999))
-    d_opt = make_optimizer(D.parameters(), "adam", lr, betas=(0.5, 0.999))
+        g_opt = make_optimizer(g_params, "sgd", g_lr, momentum=0.5, weight_decay=wd)
+        d_opt = make_optimizer(D.parameters(), "sgd", d_lr, momentum=0.5, weight_decay=wd)
+        schedule = GoodfellowSchedule([g_opt, d_opt], steps_per_epoch, lr0=d_lr, decay=p.lr_decay)
+        return g_opt, d_opt, [schedule]
+    g_opt = make_optimizer(g_params, "adam", g_lr, betas=(0.5, 0.999), weight_decay=wd)
+    d_opt = make_optimizer(D.parameters(), "adam", d_lr, betas=(0.5, 0.999), weight_decay=wd)
+    if p.lr_schedule == "linear_half":  # the code's 400 epochs: 200 constant, 200 decaying
+        total = DECAY_EPOCHS * steps_per_epoch
+        return g_opt, d_opt, [LinearHalfDecay(g_opt, total), LinearHalfDecay(d_opt, total)]
     return g_opt, d_opt, []
