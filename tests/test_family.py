@@ -365,3 +365,29 @@ def test_evaluate_adds_each_models_measures(model, tmp_path, capsys):
         np.save(run / "sample_labels.npy", np.zeros(3, np.int64))
         err = usage_error(evaluate, [str(run), *cache], capsys)
         assert "sample_labels.npy" in err
+
+
+@needs_real
+def test_a_bigan_run_exports_g_and_e_as_pretrained_weights(tmp_path):
+    from toygan.mnist.hub import main as hub_main
+    from toygan.mnist.hub import pretrained
+
+    run = tmp_path / "bigan"
+    assert main([*TINY, "--model", "bigan", "--epochs", "1", "--out", str(run)]) == 0
+    assert hub_main([str(run), "--out", str(tmp_path / "w"), "--dtype", "float32"]) == 0
+    model = pretrained("bigan", weights_dir=tmp_path / "w")
+    state = io.load_checkpoint(run / "checkpoint.pt")["trainer"]
+    for net, key in ((model.G, "generator"), (model.E, "encoder")):
+        for k, v in net.state_dict().items():
+            torch.testing.assert_close(v, state[key][k].to(v.dtype), rtol=0, atol=0)
+    assert model.metadata["model"] == "bigan" and model.metadata["source"] == "checkpoint.pt"
+
+
+@needs_real
+def test_resume_finds_the_mnist_world_without_dataset(tmp_path):
+    from toygan.run import main as run_main
+
+    run = tmp_path / "r"
+    assert main([*TINY, "--model", "bigan", "--epochs", "1", "--out", str(run)]) == 0
+    assert run_main(["--resume", str(run), "--epochs", "2", "--no-progress"]) == 0
+    assert io.read_json(run / "summary.json")["epochs"] == 2

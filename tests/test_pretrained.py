@@ -146,3 +146,38 @@ def test_evaluate_pretrained_never_writes_over_a_training_run(tmp_path, capsys):
     assert "holds a training run" in err and "\n" not in err.strip()
     assert (run / "samples.npy").read_bytes() == b"the run's own samples"
     assert "weights" not in json.loads((run / "config.json").read_text())
+
+
+@pytest.mark.parametrize("name", ["cgan", "infogan", "bigan"])
+def test_shipped_family_weights_load_with_their_model(name):
+    model = toygan.pretrained(name)
+    meta = model.metadata
+    assert meta["model"] == name and meta["dtype"] == "float16" and int(meta["epoch"]) > 0
+    grid = model.grid(seed=0)
+    assert grid.shape == (100, 784) and 0.0 <= grid.min() and grid.max() <= 1.0
+    torch.testing.assert_close(model.generate(20, seed=5), model.generate(20, seed=5))
+    if name == "bigan":
+        x = model.generate(8, seed=1)
+        assert model.encode(x).shape == (8, 50)
+        with pytest.raises(ValueError, match="unconditional"):
+            model.generate(2, labels=torch.tensor([1, 2]))
+    else:  # one row per digit / c_1 value, one column per noise vector
+        with pytest.raises(ValueError, match=r"must be in \[0, 10\)"):
+            model.generate(2, labels=torch.tensor([3, 10]))
+        with pytest.raises(ValueError, match="no encoder"):
+            model.encode(grid[:2])
+
+
+@pytest.mark.skipif(not (REAL / "t10k-images-idx3-ubyte.gz").exists(), reason="no MNIST files")
+def test_shipped_cgan_draws_the_digit_asked_for():
+    """Each of G's rows (digit k asked for) is nearer, on average, to the test images of digit k
+    than to those of any other digit: the label steers G (an untrained G fails this)."""
+    images, labels = load_mnist("test", REAL, 2000, labels=True, download_missing=False)
+    test = to_pixels(images, (0.0, 1.0), "cpu")  # (2000, 784)
+    means = torch.stack([test[torch.from_numpy(labels == k)].mean(0) for k in range(10)])
+    for G, expect in ((toygan.pretrained("cgan"), 10), (PretrainedGenerator("cgan").eval(), 3)):
+        x = G.generate(500, seed=2)  # sample i asked for digit i % 10
+        nearest = torch.cdist(x, means).argmin(1)  # the class mean each sample is nearest to
+        hits = int(sum((nearest[torch.arange(500) % 10 == k] == k).float().mean() > 0.5
+                       for k in range(10)))  # fmt: skip
+        assert (hits >= 9) if expect == 10 else (hits <= expect), hits

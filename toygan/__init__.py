@@ -2,15 +2,17 @@
 
 Architecture: one core and two worlds above it, one module per job.
 
-- the core, ``toygan.*``: models -> objectives -> engine (``optim``), with ``io``, ``rundir``,
-  ``cli`` and the fronts ``run`` (the command line) and ``figures``;
+- the core, ``toygan.*``: models -> objectives -> game -> engine (``optim``), with ``io``,
+  ``rundir``, ``cli`` and the fronts ``run`` (the command line) and ``figures``;
 - ``toygan.toy``: the 1D Gaussian-mixture world (exact theory, metrics, ensembles, comparisons);
-- ``toygan.mnist``: the MNIST world (data, presets, training, Parzen evaluation, pretrained G).
+- ``toygan.mnist``: the MNIST world (data, presets, training, Parzen evaluation, pretrained G;
+  the GAN, CGAN, InfoGAN and BiGAN, each a game of the one engine).
 
 The worlds import the core, never each other; the public names below come from all three.
 """
 
 from toygan.engine import GANTrainer, History, TrainingDiverged, make_optimizer, resolve_device
+from toygan.game import BiGame, ConditionalGame, Game, InfoGame, InfoPrior, LabelPrior
 from toygan.mnist.data import MnistSource, load_mnist
 from toygan.mnist.experiment import MnistConfig, run_mnist
 from toygan.models import MLP, Discriminator, Generator, NoisePrior
@@ -75,6 +77,12 @@ __all__ = [
     "TrainingDiverged",
     "make_optimizer",
     "resolve_device",
+    "Game",
+    "ConditionalGame",
+    "InfoGame",
+    "BiGame",
+    "LabelPrior",
+    "InfoPrior",
     "d_deviation",
     "ks_distance",
     "mode_stats",

@@ -42,6 +42,16 @@ if TYPE_CHECKING:
 PROG = "python -m toygan.run"
 
 
+def _stored_dataset(run_dir: Path) -> str | None:
+    """The ``dataset`` in ``run_dir/config.json``, or None (missing or unreadable: the 1D parser
+    then reports the problem in one line)."""
+    try:
+        stored = json.loads((run_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return stored.get("dataset") if isinstance(stored, dict) else None
+
+
 def _route(argv: Sequence[str]) -> str | None:
     """The module that handles ``argv`` ('toygan.toy.compare', ...) or None for a single 1D run."""
     pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
@@ -49,7 +59,10 @@ def _route(argv: Sequence[str]) -> str | None:
     pre.add_argument("--diagnostic")
     pre.add_argument("--seeds")
     pre.add_argument("--objective", nargs="*", default=[])
+    pre.add_argument("--resume")
     known, _ = pre.parse_known_args(argv)
+    if known.dataset is None and known.resume:  # the run being resumed says which world
+        known.dataset = _stored_dataset(Path(known.resume))
     if known.dataset == "mnist":
         return "toygan.mnist.experiment"
     if known.diagnostic is not None:

@@ -195,65 +195,73 @@ class CGANDiscriminator(nn.Module):
 
 
 BIGAN_LEAK = 0.2  # jeffdonahue/bigan lib LReLU default leak
-BIGAN_WIDTH = 1024
+BIGAN_WIDTH = 1024  # mnist_mlp: size 64 * 16
 
 
-def _bigan_mlp(in_dim: int, out_dim: int) -> nn.Sequential:
-    """BiGAN's E and D body: FC 1024 -> lReLU -> FC 1024 -> BN -> lReLU -> FC out_dim."""
-    return nn.Sequential(
-        nn.Linear(in_dim, BIGAN_WIDTH),
-        nn.LeakyReLU(BIGAN_LEAK),
-        nn.Linear(BIGAN_WIDTH, BIGAN_WIDTH),
-        nn.BatchNorm1d(BIGAN_WIDTH),
-        nn.LeakyReLU(BIGAN_LEAK),
-        nn.Linear(BIGAN_WIDTH, out_dim),
-    )
+def _fc(in_dim: int, out_dim: int) -> nn.Linear:
+    """The BiGAN code's FC layer: no bias (``--nobias``; batch norm centres instead)."""
+    return nn.Linear(in_dim, out_dim, bias=False)
+
+
+def _bn() -> nn.BatchNorm1d:
+    """The BiGAN code's batch norm: no gain, no bias (``--nogain --nobias``)."""
+    return nn.BatchNorm1d(BIGAN_WIDTH, affine=False)
 
 
 class BiGANGenerator(nn.Module):
-    """BiGAN's permutation-invariant MNIST G: z (batch, 50) -> FC 1024 BN ReLU -> FC 1024 BN ReLU
-    -> sigmoid 784."""
+    """BiGAN's permutation-invariant MNIST G (jeffdonahue/bigan ``deconvnet_mnist_mlp``):
+    h1 = ReLU(BN(FC z)), h2 = ReLU(BN(FC h1 + FC z)) (z joined again at the second layer, the
+    code's ``apply_cond``), x = sigmoid(FC h2); z (batch, 50) -> (batch, 784) in [0, 1]."""
 
     output = "sigmoid"
 
     def __init__(self, latent_dim: int = 50) -> None:
         super().__init__()
         self.noise_dim = latent_dim
-        self.net = nn.Sequential(
-            nn.Linear(latent_dim, BIGAN_WIDTH),
-            nn.BatchNorm1d(BIGAN_WIDTH),
-            nn.ReLU(),
-            nn.Linear(BIGAN_WIDTH, BIGAN_WIDTH),
-            nn.BatchNorm1d(BIGAN_WIDTH),
-            nn.ReLU(),
-            nn.Linear(BIGAN_WIDTH, 784),
-            nn.Sigmoid(),
+        self.fc1, self.bn1 = _fc(latent_dim, BIGAN_WIDTH), _bn()
+        self.fc2, self.cond2, self.bn2 = (
+            _fc(BIGAN_WIDTH, BIGAN_WIDTH),
+            _fc(latent_dim, BIGAN_WIDTH),
+            _bn(),
         )
+        self.out = nn.Linear(BIGAN_WIDTH, 784)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)  # (batch, 784) in [0, 1]
+        h = F.relu(self.bn1(self.fc1(z)))  # (batch, 1024)
+        h = F.relu(self.bn2(self.fc2(h) + self.cond2(z)))  # (batch, 1024)
+        return torch.sigmoid(self.out(h))  # (batch, 784) in [0, 1]
 
 
 class BiGANEncoder(nn.Module):
-    """BiGAN's E: images (batch, 784) -> latents (batch, 50), a linear output."""
+    """BiGAN's E (``mnist_mlp`` + the uniform latent's ``logits_to_sample``): h1 = lReLU(FC x),
+    h2 = lReLU(BN(FC h1)), E(x) = 2 sigmoid(FC h2) - 1 in (-1, 1), the prior's range (no output
+    bias: the code's ``encode_out_bias`` is off); x (batch, 784) -> (batch, 50)."""
 
     def __init__(self, latent_dim: int = 50) -> None:
         super().__init__()
-        self.net = _bigan_mlp(784, latent_dim)
+        self.fc1, self.fc2, self.bn2 = _fc(784, BIGAN_WIDTH), _fc(BIGAN_WIDTH, BIGAN_WIDTH), _bn()
+        self.out = _fc(BIGAN_WIDTH, latent_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x.flatten(1))  # (batch, latent_dim)
+        h = F.leaky_relu(self.fc1(x.flatten(1)), BIGAN_LEAK)  # (batch, 1024)
+        h = F.leaky_relu(self.bn2(self.fc2(h)), BIGAN_LEAK)  # (batch, 1024)
+        return 2.0 * torch.sigmoid(self.out(h)) - 1.0  # (batch, latent_dim) in (-1, 1)
 
 
 class BiGANDiscriminator(nn.Module):
-    """BiGAN's joint D: the pair (x (batch, 784), z (batch, 50)), joined -> logits (batch, 1)."""
+    """BiGAN's joint D (``mnist_mlp`` with z as the condition): h1 = lReLU(FC x), h2 =
+    lReLU(BN(FC h1 + FC z)), a logit; (x (batch, 784), z (batch, 50)) -> logits (batch, 1)."""
 
     def __init__(self, latent_dim: int = 50) -> None:
         super().__init__()
-        self.net = _bigan_mlp(784 + latent_dim, 1)
+        self.fc1, self.fc2, self.bn2 = _fc(784, BIGAN_WIDTH), _fc(BIGAN_WIDTH, BIGAN_WIDTH), _bn()
+        self.cond2 = _fc(latent_dim, BIGAN_WIDTH)
+        self.out = nn.Linear(BIGAN_WIDTH, 1)
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([x.flatten(1), z], 1))  # (batch, 1) logits
+        h = F.leaky_relu(self.fc1(x.flatten(1)), BIGAN_LEAK)  # (batch, 1024)
+        h = F.leaky_relu(self.bn2(self.fc2(h) + self.cond2(z)), BIGAN_LEAK)  # (batch, 1024)
+        return self.out(h)  # (batch, 1) logits
 
 
 @torch.no_grad()
@@ -267,8 +275,9 @@ def dcgan_init_(*nets: nn.Module, generator: torch.Generator | None = None) -> N
                 )
             elif isinstance(m, (nn.ConvTranspose2d, nn.Linear)):
                 nn.init.normal_(m.weight, 0.0, INIT_STD, generator=generator)
-            elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and m.affine:
                 nn.init.normal_(m.weight, 1.0, INIT_STD, generator=generator)
             else:
                 continue
-            nn.init.zeros_(m.bias)
+            if m.bias is not None:  # BiGAN's layers have none
+                nn.init.zeros_(m.bias)

@@ -53,8 +53,11 @@
   trains them; the paper's text gives G's and D's rates only) and 1e-3 for G, batch 128,
   lambda 1, D called separately on real and fake minibatches.
 - ``donahue2016`` (``--model bigan``): BiGAN's permutation-invariant MNIST setup (jeffdonahue/bigan
-  README and ``train_gan.py``): z ~ U(-1, 1)^50, G FC 1024 BN ReLU x 2 -> sigmoid 784, E and D
-  FC 1024 lReLU -> FC 1024 BN lReLU (leak 0.2) -> out, D on the concatenated pair (x, z); Adam
+  ``train_mnist.sh``, ``train_gan.py``, ``net.py``): z ~ U(-1, 1)^50; G, E and D the code's
+  ``mnist_mlp`` nets (``toygan.mnist.models``): FC 1024 -> FC 1024 with batch norm on the second
+  (no gain, no bias, FC layers without bias), z joined again at G's and D's second layer as an
+  added FC(z) (the code's ``apply_cond``), E(x) = 2 sigmoid(.) - 1 (the uniform latent's
+  ``logits_to_sample``), leak 0.2; Adam
   2e-4, beta1 0.5, batch 128, weight decay 2.5e-5; D, G and E updated from one pass
   (``all_updates = g_updates + d_updates + e_updates``), G and E on swapped labels; the learning
   rate constant for 200 epochs, then linearly to 0 at epoch 400 (the code's schedule, whatever
