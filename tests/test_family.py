@@ -260,7 +260,7 @@ TINY += [
     "32",
 ]
 MODELS = [["--model", "cgan", "--preset", "mirza2014"], ["--model", "cgan"], ["--model", "infogan"]]
-MODELS += [["--model", "bigan"]]
+MODELS += [["--model", "bigan"], ["--model", "cgan", "--preset", "dcgan"]]
 
 
 @needs_real

@@ -39,7 +39,7 @@ PRETRAINED = {
     "goodfellow2014": ("gan", "goodfellow2014"),
     "modern": ("gan", "modern"),
     "dcgan": ("gan", "dcgan"),
-    "cgan": ("cgan", "dcgan"),  # mirza2014 collapses (toygan.mnist.presets)
+    "cgan": ("cgan", "modern"),  # mirza2014 and dcgan failed in our runs (README)
     "infogan": ("infogan", "chen2016"),
     "bigan": ("bigan", "donahue2016"),
 }

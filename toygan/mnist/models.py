@@ -111,20 +111,38 @@ def one_hot(y: torch.Tensor, n_classes: int, like: torch.Tensor) -> torch.Tensor
     return F.one_hot(y.long(), n_classes).to(like.dtype)
 
 
+class Conditioned(nn.Module):
+    """A one-input network made conditional the CGAN way: one-hot y joined to its input;
+    ``forward(v, y)`` = net([v, onehot(y)]) (the ``modern`` MLPs' CGAN: G(z, y), D(x, y)).
+    Keeps the wrapped network's ``output`` (G's range) and ``noise_dim``."""
+
+    def __init__(self, net: nn.Module, n_classes: int = 10) -> None:
+        super().__init__()
+        self.net, self.n_classes = net, n_classes
+        for attr in ("output", "noise_dim"):
+            if hasattr(net, attr):
+                setattr(self, attr, getattr(net, attr))
+
+    def forward(self, v: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([v.flatten(1), one_hot(y, self.n_classes, v)], 1))
+
+
 class ConditionalDCGANDiscriminator(DCGANDiscriminator):
-    """The conditional ``dcgan`` D: the conv body on x, y one-hot joined to its 6,272 features
-    before FC 1024; (x (batch, 784), y (batch,)) -> logits (batch, 1)."""
+    """The conditional ``dcgan`` D, a projection discriminator (Miyato & Koyama 2018): the conv
+    body's features h (1024) give the logit w.h + b + embed(y).h; (x (batch, 784), y (batch,))
+    -> logits (batch, 1). Joining one-hot y to the 6,272 conv features instead (10 of 6,282
+    inputs) left D, and so G, ignoring the label: after 2 epochs every row of the grid was the
+    same digit."""
 
     def __init__(self, n_classes: int = 10) -> None:
         super().__init__()
         self.n_classes = n_classes
-        self.body[6] = nn.Linear(128 * 7 * 7 + n_classes, 1024)
-        self.tail = self.body[6:]  # FC 1024, BN, leaky ReLU (shared modules)
+        self.embed = nn.Embedding(n_classes, 1024)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        h = self.body[:6](x.reshape(len(x), 1, 28, 28))  # (batch, 6272)
-        h = self.tail(torch.cat([h, one_hot(y, self.n_classes, h)], 1))  # (batch, 1024)
-        return self.out(h)  # (batch, 1) logits
+        h = self.features(x)  # (batch, 1024)
+        projection = (self.embed(y.long()) * h).sum(1, keepdim=True)  # (batch, 1)
+        return self.out(h) + projection  # (batch, 1) logits
 
 
 class InfoDiscriminator(DCGANDiscriminator):
@@ -273,11 +291,11 @@ def dcgan_init_(*nets: nn.Module, generator: torch.Generator | None = None) -> N
                 nn.init.trunc_normal_(
                     m.weight, 0.0, INIT_STD, -2 * INIT_STD, 2 * INIT_STD, generator=generator
                 )
-            elif isinstance(m, (nn.ConvTranspose2d, nn.Linear)):
+            elif isinstance(m, (nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
                 nn.init.normal_(m.weight, 0.0, INIT_STD, generator=generator)
             elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and m.affine:
                 nn.init.normal_(m.weight, 1.0, INIT_STD, generator=generator)
             else:
                 continue
-            if m.bias is not None:  # BiGAN's layers have none
+            if getattr(m, "bias", None) is not None:  # BiGAN's layers, embeddings have none
                 nn.init.zeros_(m.bias)

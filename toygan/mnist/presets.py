@@ -65,8 +65,8 @@
 
 D returns logits in all; every objective without a gradient penalty works with every preset
 (penalties need the unconditional game). ``Preset.models`` lists the models a preset trains:
-the ``dcgan`` networks serve the GAN, CGAN (y one-hot joined to G's input and to D's features)
-and InfoGAN.
+the ``dcgan`` networks serve the GAN, CGAN (y one-hot joined to G's input; D a projection
+discriminator, ``ConditionalDCGANDiscriminator``) and InfoGAN.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ from toygan.mnist.models import (
     CGANDiscriminator,
     CGANGenerator,
     ConditionalDCGANDiscriminator,
+    Conditioned,
     DCGANDiscriminator,
     DCGANGenerator,
     InfoDiscriminator,
@@ -219,7 +220,7 @@ PRESETS = {
         networks="maxout2014",
         marginal_bias=True,
     ),
-    "modern": Preset("modern", 16, 100, 5e-4, "adam", "tanh"),
+    "modern": Preset("modern", 16, 100, 5e-4, "adam", "tanh", models=("gan", "cgan")),
     "dcgan": Preset(
         "dcgan",
         128,
@@ -280,9 +281,9 @@ PRESETS = {
     ),
 }
 MODELS = ("gan", "cgan", "infogan", "bigan")  # --model: the game (toygan.game)
-DEFAULT_PRESET = {  # cgan: mirza2014 collapses in our runs (see its docstring); dcgan trains
+DEFAULT_PRESET = {  # cgan: mirza2014 collapses and dcgan's D overwhelms G in our runs (README)
     "gan": "modern",
-    "cgan": "dcgan",
+    "cgan": "modern",
     "infogan": "chen2016",
     "bigan": "donahue2016",
 }
@@ -447,11 +448,21 @@ def build_game(
         raise ValueError(f"preset {name!r} trains --model {'|'.join(p.models)}, not {model!r}")
     if model == "gan":
         return (*build_models(name, device, images, generator), Game())
-    if model == "cgan" and p.networks == "cgan_mlp":
+    if model == "cgan" and p.networks == "mlp":  # modern's MLPs, one-hot y joined to the inputs
+        G = Conditioned(
+            Generator(p.noise_dim + N_CLASSES, IMAGE_DIM, [256, 512, 1024], 0, "leaky_relu",
+                      p.output), N_CLASSES)  # fmt: skip
+        D = Conditioned(
+            Discriminator(IMAGE_DIM + N_CLASSES, [1024, 512, 256], 0, "leaky_relu", dropout=0.3),
+            N_CLASSES,
+        )
+        G.noise_dim = p.noise_dim
+        game: Game = ConditionalGame(N_CLASSES)
+    elif model == "cgan" and p.networks == "cgan_mlp":
         G, D = CGANGenerator(p.noise_dim, N_CLASSES), CGANDiscriminator(N_CLASSES)
         marginals = images.cpu() if images is not None and p.marginal_bias else None
         goodfellow_init_(G, D, marginals, generator)
-        game: Game = ConditionalGame(N_CLASSES)
+        game = ConditionalGame(N_CLASSES)
     elif model == "cgan":  # the dcgan networks, y one-hot joined
         G, D = DCGANGenerator(p.noise_dim, N_CLASSES), ConditionalDCGANDiscriminator(N_CLASSES)
         dcgan_init_(G, D, generator=generator)
