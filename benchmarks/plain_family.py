@@ -37,7 +37,7 @@ class PlainLoop:
         g_params = [*self.G.parameters(), *(self.E.parameters() if self.E else [])]
         lrs = [trainer.g_opt.param_groups[0]["lr"], trainer.d_opt.param_groups[0]["lr"]]
         wd = trainer.d_opt.param_groups[0].get("weight_decay", 0.0)
-        if trainer.d_opt.__class__.__name__ == "SGD" or "momentum" in trainer.d_opt.defaults:
+        if isinstance(trainer.d_opt, torch.optim.SGD):
             self.g_opt = torch.optim.SGD(g_params, lr=lrs[0], momentum=0.5, weight_decay=wd)
             self.d_opt = torch.optim.SGD(self.D.parameters(), lr=lrs[1], momentum=0.5)
         else:

@@ -361,6 +361,11 @@ def test_evaluate_adds_each_models_measures(model, tmp_path, capsys):
         assert (run / "reconstructions.png").exists()
     if model == "infogan":
         assert (run / "figure2_c2.png").exists() and len(r["code_mapping"]) == 10
+        state = io.load_checkpoint(run / "checkpoint.pt")  # a checkpoint without its D (and Q)
+        del state["trainer"]["discriminator"]
+        io.save_torch(run / "checkpoint.pt", state)
+        err = usage_error(evaluate, [str(run), *cache], capsys)
+        assert "checkpoint.pt" in err and "networks" in err
     if model == "cgan":  # a corrupt sample_labels.npy is named in one line
         np.save(run / "sample_labels.npy", np.zeros(3, np.int64))
         err = usage_error(evaluate, [str(run), *cache], capsys)

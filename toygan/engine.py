@@ -349,7 +349,7 @@ class GANTrainer:
         if self.game.networks:  # BiGAN: E is judged on real pairs, labels swapped
             e_loss = self.objective.generator_loss(-logits[:m])
             loss = loss + e_loss
-            stats = self.game.encoder_stats(logits[:m], e_loss)
+            stats = e_loss.detach().reshape(1)  # BiGame.stat_names: ("e_loss",)
         if aux is not None:  # InfoGAN: -lambda L_I (up to a constant), on the fakes
             aux_loss, stats = self.game.aux_loss(aux[-m:], noise)
             loss = loss + aux_loss

@@ -42,7 +42,7 @@ def family(out: Path) -> list[Path]:
         G = pretrained(name)
         paths.append(plots_mnist.save_grid(G.grid(seed=0).numpy(), out / f"{name}_grid.png", title))
     G = pretrained("infogan")
-    paths += measures.save_figure2(G.G.eval(), G.game, out / "infogan_figure2", seed=0)
+    paths += measures.save_figure2(G.G.eval(), G.game, G.prior, out / "infogan_figure2", seed=0)
     curves = plots_mnist.read_info_curves(Path(__file__).parents[1] / "figures" / "family")
     paths.append(plots_mnist.save_info_curves(curves, out / "infogan_l_info.png"))
     data = Path(os.environ.get("TOYGAN_MNIST_DIR", Path(__file__).parents[2] / "shared/data/mnist"))

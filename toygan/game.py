@@ -82,13 +82,6 @@ class Game:
         ``noise``, and its statistics (len(stat_names),); None: no such term."""
         return None
 
-    def encoder_stats(self, real_logits: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
-        """Statistics (len(stat_names),) of the encoder term (BiGame only)."""
-        raise NotImplementedError
-
-    def check_labels(self, labels: torch.Tensor, what: str) -> None:
-        """Raise ValueError if ``labels`` are not class indices this game knows."""
-
 
 class ConditionalGame(Game):
     """CGAN: noise (z, y), real (x, y), y class indices in [0, n_classes) (int64, (batch,))."""
@@ -102,9 +95,6 @@ class ConditionalGame(Game):
 
     def fake_input(self, fake: torch.Tensor, noise: Batch) -> tuple[torch.Tensor, ...]:
         return fake, parts(noise)[1]  # judged with the label G was asked for
-
-    def check_labels(self, labels: torch.Tensor, what: str) -> None:
-        check_labels(labels, self.n_classes, what)
 
 
 def check_labels(labels: torch.Tensor, n_classes: int, what: str) -> None:
@@ -191,8 +181,24 @@ class BiGame(Game):
     def fake_input(self, fake: torch.Tensor, noise: Batch) -> tuple[torch.Tensor, ...]:
         return fake, parts(noise)[0]
 
-    def encoder_stats(self, real_logits: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
-        return loss.detach().reshape(1)
+
+def draw_labels(
+    n: int,
+    n_classes: int,
+    generator: torch.Generator | None,
+    device: torch.device,
+    requested: torch.Tensor | None,
+    what: str,
+) -> torch.Tensor:
+    """n class indices (n,) int64: uniform draws from ``generator``, or ``requested`` (checked:
+    n integers in [0, n_classes); ``what`` names them in the error)."""
+    if requested is None:
+        return torch.randint(n_classes, (n,), generator=generator, device=device)
+    labels = torch.as_tensor(requested, device=device)
+    check_labels(labels, n_classes, what)
+    if len(labels) != n:
+        raise ValueError(f"{what}: {len(labels)} labels for {n} samples")
+    return labels.long()
 
 
 class LabelPrior:
@@ -212,16 +218,8 @@ class LabelPrior:
         labels: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.noise.sample(n, generator)  # (n, dim)
-        if labels is None:
-            labels = torch.randint(
-                self.n_classes, (n,), generator=generator, device=z.device
-            )  # (n,)
-        else:
-            labels = torch.as_tensor(labels, device=z.device)
-            check_labels(labels, self.n_classes, "requested labels")
-            if len(labels) != n:
-                raise ValueError(f"requested labels: {len(labels)} labels for {n} samples")
-        return z, labels.long()
+        labels = draw_labels(n, self.n_classes, generator, z.device, labels, "requested labels")
+        return z, labels  # (n, dim), (n,)
 
 
 class InfoPrior:
@@ -242,14 +240,10 @@ class InfoPrior:
         categories: torch.Tensor | None = None,
     ) -> torch.Tensor:
         z = self.noise.sample(n, generator)  # (n, dim)
-        if categories is None:
-            categories = torch.randint(
-                self.n_categories, (n,), generator=generator, device=z.device
-            )
-        else:
-            categories = torch.as_tensor(categories, device=z.device)
-            check_labels(categories, self.n_categories, "requested categories")
-        one_hot = F.one_hot(categories.long(), self.n_categories).to(z.dtype)  # (n, n_cat)
+        categories = draw_labels(
+            n, self.n_categories, generator, z.device, categories, "requested categories"
+        )
+        one_hot = F.one_hot(categories, self.n_categories).to(z.dtype)  # (n, n_cat)
         cont = torch.rand(n, self.n_continuous, generator=generator, device=z.device) * 2 - 1
         return torch.cat([z, one_hot, cont.to(z.dtype)], 1)  # (n, dim)
 

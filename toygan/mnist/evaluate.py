@@ -36,7 +36,7 @@ from toygan.cli import (
 )
 from toygan.engine import resolve_device
 from toygan.mnist import classifier as clf
-from toygan.mnist import measures
+from toygan.mnist import measures, presets
 from toygan.mnist.classifier import frechet_distance  # noqa: F401 (the evaluation API)
 from toygan.mnist.data import MnistError, load_mnist, to_pixels
 from toygan.mnist.experiment import MnistConfig
@@ -218,7 +218,7 @@ def evaluate_run(
     }
     if cfg.model != "gan":
         result[cfg.model] = model_measures(
-            run_dir, cfg, dev, model, samples, test, test_labels, train_x, train_labels
+            run_dir, cfg, dev, (f_fake, p_fake, f_test), test, test_labels, train_x, train_labels
         )
         result.update({k: v for k, v in result[cfg.model].items() if not isinstance(v, dict)})
     io.write_json(run_dir / "evaluation.json", result)
@@ -229,24 +229,25 @@ def model_measures(
     run_dir: Path,
     cfg: MnistConfig,
     dev: torch.device,
-    model: clf.DigitClassifier,
-    samples: torch.Tensor,
+    predicted: tuple[np.ndarray, np.ndarray, np.ndarray],
     test: torch.Tensor,
     test_labels: np.ndarray,
     train_x: torch.Tensor,
     train_labels: np.ndarray,
 ) -> dict[str, Any]:
     """The measures of a CGAN, InfoGAN or BiGAN run (``toygan.mnist.measures``), its figures
-    written into ``run_dir``."""
+    written into ``run_dir``; ``predicted``: the classifier's features and digits of the samples
+    and its features of the test images (``classifier.predict``, computed once by the caller)."""
     if cfg.model == "cgan":
+        f_fake, p_fake, f_test = predicted
         path = run_dir / "sample_labels.npy"
         requested = io.load_npy(path)
-        if requested.shape != (len(samples),) or not np.issubdtype(requested.dtype, np.integer):
-            raise FileError(path, f"expected {len(samples)} integer labels, got "
+        if requested.shape != (len(p_fake),) or not np.issubdtype(requested.dtype, np.integer):
+            raise FileError(path, f"expected {len(p_fake)} integer labels, got "
                             f"{requested.dtype} {requested.shape}")  # fmt: skip
-        out = measures.conditional_measures(model, samples, requested, test, test_labels)
+        out = measures.conditional_measures(f_fake, p_fake, requested, f_test, test_labels)
         out["about"] = (
-            f"classifier's digit of {len(samples)} samples (label i % 10 asked of sample i) "
+            f"classifier's digit of {len(p_fake)} samples (label i % 10 asked of sample i) "
             f"vs the label asked; FD per class: samples asked for k vs test images of k"
         )
         return out
@@ -255,7 +256,8 @@ def model_measures(
     G, D, game = measures.load_networks(run_dir, cfg, dev)
     if cfg.model == "infogan":
         out = measures.code_measures(D, game, test, test_labels)
-        figs = measures.save_figure2(G, game, run_dir / "figure2", cfg.seed + 4)
+        prior = presets.build_prior(cfg.preset, cfg.model)
+        figs = measures.save_figure2(G, game, prior, run_dir / "figure2", cfg.seed + 4)
         out["figures"] = [p.name for p in figs]
         out["about"] = (
             f"Q's most likely c1 on the {len(test)} test images as a digit classifier, after "
@@ -268,16 +270,8 @@ def model_measures(
         "random": (measures.encode(E0, train_x), measures.encode(E0, test)),
         "pixels": (train_x.cpu().numpy(), test.cpu().numpy()),
     }
-    r = measures.representation_measures(feats, train_labels.astype(np.int64), test_labels)
+    out = measures.representation_measures(feats, train_labels.astype(np.int64), test_labels)
     measures.save_reconstructions(G, E, test, run_dir / "reconstructions.png")
-    names = {"trained": "", "random": "random_", "pixels": "pixel_"}
-    out = {}
-    for key, prefix in names.items():
-        probe = "random_probe_accuracy" if key == "random" else f"{prefix}linear_probe_accuracy"
-        out[probe] = r[f"linear_probe_{key}"]
-        out[f"{prefix}logistic_accuracy"] = r[f"logistic_{key}"]
-        out[f"{prefix}logistic_converged"] = r[f"logistic_{key}_converged"]
-        out[f"{prefix}nn_accuracy"] = r[f"nn_{key}"]
     out["about"] = (
         f"E(x) ({feats['trained'][1].shape[1]}-d) of the trained encoder, of a random one of "
         f"the same architecture (init seed {cfg.seed + measures.RANDOM_SEED_OFFSET}) and raw "
@@ -300,15 +294,12 @@ def model_report(r: dict[str, Any]) -> list[str]:
     if "code_accuracy" in r:
         return [f"c1 as a digit classifier (matched): {r['code_accuracy']:.4f}"]
     if "nn_accuracy" in r:
-        rows = [("trained E", ""), ("random E", "random_"), ("pixels", "pixel_")]
-        out = []
-        for name, p in rows:
-            probe = r["random_probe_accuracy"] if p == "random_" else r[f"{p}linear_probe_accuracy"]
-            out.append(
-                f"{name}: linear probe {probe:.4f}, logistic {r[f'{p}logistic_accuracy']:.4f}, "
-                f"1-NN {r[f'{p}nn_accuracy']:.4f}"
-            )
-        return out
+        names = {"trained": "trained E", "random": "random E", "pixels": "pixels"}
+        return [
+            f"{names[k]}: linear probe {r[measures.linear_probe_key(p)]:.4f}, logistic "
+            f"{r[f'{p}logistic_accuracy']:.4f}, 1-NN {r[f'{p}nn_accuracy']:.4f}"
+            for k, p in measures.FEATURE_SETS.items()
+        ]
     return []
 
 

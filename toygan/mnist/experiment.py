@@ -35,6 +35,7 @@ from toygan.cli import (
     run_cli,
 )
 from toygan.engine import GANTrainer, TrainingDiverged, resolve_device
+from toygan.game import check_labels
 from toygan.mnist import plots, presets
 from toygan.mnist.data import (
     OUTPUT_RANGES,
@@ -57,8 +58,8 @@ class MnistConfig(DictConfig):
 
     dataset: str = "mnist"  # data set of this entry point (toygan.run dispatches on it)
     model: str = "gan"  # gan | cgan (labels) | infogan (codes, Q head) | bigan (encoder)
-    # gan: modern (MLPs, Adam) | goodfellow2014 (maxout, SGD) | dcgan (conv, BN); cgan: dcgan |
-    # mirza2014; infogan: chen2016 | dcgan; bigan: donahue2016 ('': the first named)
+    # gan: modern (MLPs, Adam) | goodfellow2014 (maxout, SGD) | dcgan (conv, BN); cgan: modern |
+    # dcgan | mirza2014; infogan: chen2016 | dcgan; bigan: donahue2016 ('': the first named)
     preset: str = ""
     # G loss: saturating log(1-D(G(z))) | nonsaturating -log D(G(z))
     objective: str = "nonsaturating"
@@ -155,22 +156,24 @@ def build_trainer(cfg: MnistConfig) -> tuple[GANTrainer, int]:
     """The trainer of ``cfg`` and its iterations per epoch; data on the device, all seeded."""
     p = presets.get_preset(cfg.preset)
     device = resolve_device(cfg.device)
-    images, labels = load_mnist(
-        cfg.split, cfg.data_dir or None, cfg.n_train, labels=True, download_missing=cfg.download
+    labelled = cfg.model == "cgan"  # CGAN's real minibatches carry their labels
+    loaded = load_mnist(
+        cfg.split, cfg.data_dir or None, cfg.n_train, labels=labelled, download_missing=cfg.download
     )
+    images, labels = loaded if labelled else (loaded, None)
     data = to_pixels(images, OUTPUT_RANGES[p.output], device)  # (N, 784) in G's output range
     check_range(data, p.output)
     m = batch_size(cfg)
-    # iterations that use each image once (BiGAN's alternating G step judges real pairs too)
-    per_epoch = max(1, len(data) // (m * cfg.k_steps))
+    per_epoch = max(1, len(data) // (m * cfg.k_steps))  # iterations that use each image once
     torch.manual_seed(cfg.seed)  # parameter initialisation draws from the global RNG
     init_rng = torch.Generator().manual_seed(cfg.seed)  # goodfellow2014's uniform init
     G, D, game = presets.build_game(cfg.preset, cfg.model, device, data, init_rng)
-    y = torch.from_numpy(labels.astype(np.int64))  # (N,)
-    try:
-        game.check_labels(y, f"{cfg.split} labels")  # CGAN: every label a digit 0-9
-    except ValueError as err:
-        raise MnistError(str(err)) from None
+    y = None if labels is None else torch.from_numpy(labels.astype(np.int64))  # (N,)
+    if y is not None:
+        try:
+            check_labels(y, presets.N_CLASSES, f"{cfg.split} labels")  # every label a digit
+        except ValueError as err:
+            raise MnistError(str(err)) from None
     g_opt, d_opt, schedulers = presets.build_optimizers(
         cfg.preset,
         G,
@@ -183,7 +186,7 @@ def build_trainer(cfg: MnistConfig) -> tuple[GANTrainer, int]:
         G,
         D,
         presets.build_prior(cfg.preset, cfg.model),
-        MnistSource(data, y if cfg.model == "cgan" else None),
+        MnistSource(data, y),
         presets.build_objective(cfg.preset, cfg.objective),
         g_opt,
         d_opt,
@@ -276,7 +279,7 @@ def _train_and_write(
     grids: list[np.ndarray],
 ) -> dict[str, Any]:
     fixed_rng = torch.Generator(trainer.device).manual_seed(cfg.seed + 1)
-    fixed_z = sample_noise(trainer, cfg.grid**2, fixed_rng, per_row=cfg.grid)
+    fixed_z = sample_noise(trainer.prior, trainer.game, cfg.grid**2, fixed_rng, per_row=cfg.grid)
     train_seconds = float(state["train_seconds"]) if state else 0.0  # earlier sessions
     ckpt = out / "checkpoint.pt"
     log = io.CsvLog(out / "metrics.csv")

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -32,6 +31,7 @@ from toygan.cli import OneLineParser, UsageError, run_cli
 from toygan.io import FileError
 from toygan.mnist import presets
 from toygan.mnist.data import OUTPUT_RANGES
+from toygan.mnist.sampling import in_chunks, sample_noise
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 # name -> (model, preset): the unconditional presets by name, the other models by theirs
@@ -79,32 +79,15 @@ class PretrainedGenerator(nn.Module):
         x = self.game.generate(self.G, noise)  # (batch, 784) in G's output range
         return ((x - self.lo) / (self.hi - self.lo)).clamp(0.0, 1.0)  # (batch, 784) in [0, 1]
 
-    def state(self) -> dict[str, torch.Tensor]:
-        """The shipped tensors: G's, and E's under ``encoder.`` (BiGAN)."""
-        out = dict(self.G.state_dict())
-        if self.E is not None:
-            out |= {ENCODER_PREFIX + k: v for k, v in self.E.state_dict().items()}
-        return out
-
     @torch.no_grad()
     def grid(self, seed: int = 0, n: int = 10) -> torch.Tensor:
         """An n x n grid (n * n, 784): CGAN / InfoGAN row r asks for digit / c_1 value r % 10,
         column c uses noise vector c in every row; unconditional: n * n samples."""
         if self.model not in ("cgan", "infogan"):
             return self.generate(n * n, seed)
-        device = next(self.G.parameters()).device
-        rng = torch.Generator(device).manual_seed(seed)
-        rows = torch.arange(n * n, device=device) // n % presets.N_CLASSES
-        if self.model == "cgan":
-            z, _ = self.prior.sample(n, rng, labels=rows[:n])
-            noise = (z.repeat(n, 1), rows)
-        else:
-            latent = self.prior.sample(n, rng).repeat(n, 1)  # (n * n, dim)
-            c = self.game.noise_dim
-            latent[:, c : c + presets.N_CLASSES] = F.one_hot(rows, presets.N_CLASSES).float()
-            noise = latent
+        rng = torch.Generator(next(self.G.parameters()).device).manual_seed(seed)
         self.eval()
-        return self(noise).float()
+        return self(sample_noise(self.prior, self.game, n * n, rng, per_row=n)).float()
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -133,11 +116,9 @@ class PretrainedGenerator(nn.Module):
             noise = self.prior.sample(n, rng)  # (n, noise_dim)
         was_training = self.training
         self.eval()
-        parts = noise if isinstance(noise, tuple) else (noise,)
-        chunks = list(zip(*(t.split(1000) for t in parts), strict=True))
-        out = [self(c if len(c) > 1 else c[0]) for c in chunks]
+        out = in_chunks(self, noise, 1000).float() if n else torch.zeros(0, 784)
         self.train(was_training)
-        return torch.cat(out).float() if n else torch.zeros(0, 784)
+        return out
 
 
 def pretrained(name: str = "goodfellow2014", weights_dir: str | Path | None = None):

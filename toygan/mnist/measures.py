@@ -57,16 +57,15 @@ def load_networks(
 
 
 def conditional_measures(
-    model: clf.DigitClassifier,
-    samples: torch.Tensor,
+    f_fake: np.ndarray,
+    p_fake: np.ndarray,
     requested: np.ndarray,
-    test: torch.Tensor,
+    f_test: np.ndarray,
     test_labels: np.ndarray,
 ) -> dict[str, Any]:
-    """CGAN: classifier accuracy on the requested labels and FD per class; samples (n, 784),
-    requested (n,), test (m, 784), test_labels (m,)."""
-    f_fake, p_fake = clf.predict(model, samples)
-    f_test, _ = clf.predict(model, test)
+    """CGAN: classifier accuracy on the requested labels and FD per class, from the
+    classifier's features and digits (``classifier.predict``) of the samples, f_fake (n, f),
+    p_fake (n,), and of the test images, f_test (m, f); requested (n,), test_labels (m,)."""
     acc = probes.conditional_accuracy(p_fake, requested)
     fd_class = [
         clf.frechet_distance(f_fake[requested == k], f_test[test_labels == k])
@@ -94,12 +93,15 @@ def code_measures(D: nn.Module, game: Any, test: torch.Tensor, labels: np.ndarra
 
 
 @torch.no_grad()
-def save_figure2(G: nn.Module, game: Any, path_stem: Path, seed: int, n: int = 10) -> list[Path]:
+def save_figure2(
+    G: nn.Module, game: Any, prior: Any, path_stem: Path, seed: int, n: int = 10
+) -> list[Path]:
     """InfoGAN's Figure 2: rows c_1 = 0..9, columns one continuous code from -2 to 2 (the other
-    codes 0, the noise fixed per figure); one PNG per continuous code."""
+    codes 0, the noise z fixed: one draw of ``prior``, the run's ``InfoPrior``); one PNG per
+    continuous code."""
     device = next(G.parameters()).device
     rng = torch.Generator(device).manual_seed(seed)
-    z = presets.build_prior("chen2016").sample(1, rng)[:, : game.noise_dim]  # (1, noise_dim)
+    z = prior.noise.sample(1, rng)  # (1, noise_dim)
     lo, hi = OUTPUT_RANGES[G.output]
     paths = []
     values = torch.linspace(*FIG2_RANGE, n, device=device)
@@ -129,21 +131,33 @@ def random_encoder(cfg: Any, device: torch.device) -> nn.Module:
     return game.networks["encoder"].to(device).eval()
 
 
+FEATURE_SETS = {"trained": "", "random": "random_", "pixels": "pixel_"}  # name -> key prefix
+
+
+def linear_probe_key(prefix: str) -> str:
+    """The evaluation key of probe (a) for a feature set's prefix (``random_probe_accuracy``,
+    the issue's name, for the random encoder)."""
+    return "random_probe_accuracy" if prefix == "random_" else f"{prefix}linear_probe_accuracy"
+
+
 def representation_measures(
     features: dict[str, tuple[np.ndarray, np.ndarray]],
     train_y: np.ndarray,
     test_y: np.ndarray,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Probes (a) linear SGD, (b) converged logistic, (c) 1-NN for each feature set:
-    ``features[name] = (train (n, d), test (m, d))``; keys ``<probe>_<name>``."""
+    """Probes (a) linear SGD, (b) converged logistic, (c) 1-NN for each feature set of
+    ``FEATURE_SETS``: ``features[name] = (train (n, d), test (m, d))``; keys
+    ``<prefix>linear_probe_accuracy`` (``linear_probe_key``), ``<prefix>logistic_accuracy``,
+    ``<prefix>logistic_converged``, ``<prefix>nn_accuracy``."""
     out: dict[str, Any] = {}
     for name, (tr, te) in features.items():
-        out[f"linear_probe_{name}"] = probes.linear_probe(tr, train_y, te, test_y, seed=seed)
+        prefix = FEATURE_SETS[name]
+        out[linear_probe_key(prefix)] = probes.linear_probe(tr, train_y, te, test_y, seed=seed)
         logistic = probes.logistic_probe(tr, train_y, te, test_y)
-        out[f"logistic_{name}"] = logistic["accuracy"]
-        out[f"logistic_{name}_converged"] = logistic["converged"]
-        out[f"nn_{name}"] = probes.nn_accuracy(tr, train_y, te, test_y)
+        out[f"{prefix}logistic_accuracy"] = logistic["accuracy"]
+        out[f"{prefix}logistic_converged"] = logistic["converged"]
+        out[f"{prefix}nn_accuracy"] = probes.nn_accuracy(tr, train_y, te, test_y)
     return out
 
 

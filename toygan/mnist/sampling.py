@@ -19,21 +19,21 @@ def requested_labels(n: int, device, per_row: int = 1) -> torch.Tensor:
     return torch.arange(n, device=device).div(per_row, rounding_mode="floor") % N_CLASSES
 
 
-def sample_noise(trainer, n: int, rng: torch.Generator, per_row: int = 0):
-    """n noise inputs of the run's prior. CGAN and InfoGAN ask for labels / c_1 values 0-9 in
-    turn (``requested_labels``); with ``per_row`` (a grid), row r asks for r % 10 and every row
-    shares the same ``per_row`` noise vectors (and continuous codes): one column per noise."""
-    model = trainer.game.name
-    if model not in ("cgan", "infogan"):
-        return trainer.prior.sample(n, rng)
-    labels = requested_labels(n, trainer.device, per_row or 1)
-    if model == "cgan":
-        z, y = trainer.prior.sample(per_row or n, rng, labels=labels[: per_row or n])
+def sample_noise(prior, game, n: int, rng: torch.Generator, per_row: int = 0):
+    """n noise inputs of ``prior`` for ``game``, on ``rng``'s device. CGAN and InfoGAN ask for
+    labels / c_1 values 0-9 in turn (``requested_labels``); with ``per_row`` (a grid), row r
+    asks for r % 10 and every row shares the same ``per_row`` noise vectors (and continuous
+    codes): one column per noise."""
+    if game.name not in ("cgan", "infogan"):
+        return prior.sample(n, rng)
+    labels = requested_labels(n, rng.device, per_row or 1)
+    if game.name == "cgan":
+        z, y = prior.sample(per_row or n, rng, labels=labels[: per_row or n])
         return (z.repeat(n // per_row, 1) if per_row else z), labels
-    latent = trainer.prior.sample(per_row or n, rng)  # (per_row or n, dim)
+    latent = prior.sample(per_row or n, rng)  # (per_row or n, dim)
     if per_row:
         latent = latent.repeat(n // per_row, 1)
-    noise_dim = trainer.game.noise_dim
+    noise_dim = game.noise_dim
     one_hot = torch.nn.functional.one_hot(labels, N_CLASSES).to(latent.dtype)
     latent[:, noise_dim : noise_dim + N_CLASSES] = one_hot
     return latent
@@ -47,8 +47,14 @@ def generate(trainer, n: int, seed: int, chunk: int = 1000, noise=None) -> torch
     lo, hi = OUTPUT_RANGES[trainer.G.output]
     was_training = trainer.G.training
     trainer.G.eval()
-    noise = sample_noise(trainer, n, rng) if noise is None else noise
-    chunks = zip(*(t.split(chunk) for t in parts(noise)), strict=True)
-    out = torch.cat([trainer.generate(c if len(c) > 1 else c[0]) for c in chunks])
+    noise = sample_noise(trainer.prior, trainer.game, n, rng) if noise is None else noise
+    out = in_chunks(trainer.generate, noise, chunk)  # (n, 784) in G's output range
     trainer.G.train(was_training)
     return ((out.float() - lo) / (hi - lo)).clamp_(0.0, 1.0)  # (n, 784)
+
+
+def in_chunks(fn, noise, chunk: int = 1000) -> torch.Tensor:
+    """``fn`` of a noise batch (a tensor or a tuple of tensors, e.g. CGAN's (z, y)) applied
+    ``chunk`` rows at a time, the outputs concatenated."""
+    pieces = zip(*(t.split(chunk) for t in parts(noise)), strict=True)
+    return torch.cat([fn(c if len(c) > 1 else c[0]) for c in pieces])
