@@ -22,6 +22,7 @@ from toygan.game import BiGame, ConditionalGame, InfoGame, InfoPrior, LabelPrior
 from toygan.mnist import presets
 from toygan.mnist.data import OUTPUT_RANGES, MnistSource
 from toygan.mnist.experiment import main
+from toygan.mnist.models import ConditionalDCGANDiscriminator
 from toygan.models import NoisePrior
 
 REAL = Path(os.environ.get("TOYGAN_MNIST_DIR", Path(__file__).parents[1] / "../shared/data/mnist"))
@@ -112,6 +113,38 @@ def test_cgan_d_and_g_gradients_are_autograd_of_the_conditional_losses(seed):
     tr.g_step()
     g_loss = F.softplus(-d1(g0(z2, y2), y2)).mean()
     assert_grads(G.parameters(), grads_of(g_loss, g0.parameters()))
+
+
+@pytest.mark.parametrize("epoch", [0, 1, 199, 200, 201, 300, 399, 450])
+def test_bigan_schedule_is_the_codes_set_lr(epoch):
+    # jeffdonahue/bigan set_lr, exponential branch (train_mnist.sh: no --linear_decay), niter =
+    # niter_decay = 200, final_lr_mult 0.01; the rate changes once per epoch
+    lr0, steps = 2e-4, 3
+    opt = torch.optim.Adam([nn.Parameter(torch.zeros(1))], lr=lr0)
+    sched = presets.HalfDecay(opt, steps)
+    for _ in range(epoch * steps + 1):  # into the second iteration of the epoch
+        opt.step()
+        sched.step()
+    e = min(epoch, 399)
+    p = (e - 200 + 1) / 200
+    want = lr0 if e < 200 else math.exp(math.log(lr0) + p * (math.log(0.01 * lr0) - math.log(lr0)))
+    assert opt.param_groups[0]["lr"] == pytest.approx(want, rel=1e-12)
+
+
+def test_conditional_dcgan_d_sees_the_label_at_its_last_layer():
+    # with every label weight but the output layer's zeroed, two labels differ by exactly the
+    # output layer's label columns: the label reaches the last layer, not only the first
+    torch.manual_seed(0)
+    D = ConditionalDCGANDiscriminator(10).double().eval()
+    with torch.no_grad():
+        D.conv0.weight[:, 1:] = 0
+        D.conv1.weight[:, 64:] = 0
+        D.fc2.weight[:, -10:] = 0
+    x = torch.rand(3, 784).double()
+    a, b = D(x, torch.full((3,), 2)), D(x, torch.full((3,), 7))
+    w = D.out.weight[0, -10:]
+    torch.testing.assert_close(b - a, (w[7] - w[2]).expand(3, 1))
+    assert D(x, torch.full((3,), 2)).shape == (3, 1)
 
 
 def test_info_term_in_closed_form():
@@ -259,7 +292,8 @@ TINY += [
     "--batch-size",
     "32",
 ]
-MODELS = [["--model", "cgan", "--preset", "mirza2014"], ["--model", "cgan"], ["--model", "infogan"]]
+MODELS = [["--model", "cgan", "--preset", "mirza2014"], ["--model", "cgan", "--preset", "modern"]]
+MODELS += [["--model", "infogan"]]
 MODELS += [["--model", "bigan"], ["--model", "cgan", "--preset", "dcgan"]]
 
 

@@ -127,22 +127,38 @@ class Conditioned(nn.Module):
         return self.net(torch.cat([v.flatten(1), one_hot(y, self.n_classes, v)], 1))
 
 
-class ConditionalDCGANDiscriminator(DCGANDiscriminator):
-    """The conditional ``dcgan`` D, a projection discriminator (Miyato & Koyama 2018): the conv
-    body's features h (1024) give the logit w.h + b + embed(y).h; (x (batch, 784), y (batch,))
-    -> logits (batch, 1). Joining one-hot y to the 6,272 conv features instead (10 of 6,282
-    inputs) left D, and so G, ignoring the label: after 2 epochs every row of the grid was the
-    same digit."""
+def label_maps(h: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+    """Feature maps (batch, c, H, W) with one-hot labels (batch, k) joined as k constant maps:
+    (batch, c + k, H, W)."""
+    return torch.cat([h, code[:, :, None, None].expand(-1, -1, *h.shape[2:])], 1)
+
+
+class ConditionalDCGANDiscriminator(nn.Module):
+    """The conditional ``dcgan`` D: the ``dcgan`` D (conv 64, conv 128 + BN, FC 1024 + BN, FC 1)
+    with one-hot y joined to the input of every layer, as constant maps before the convolutions
+    and as 10 more inputs before the FC layers (DCGAN's conditional MNIST D, carpedm20
+    DCGAN-tensorflow); (x (batch, 784), y (batch,)) -> logits (batch, 1). Two designs that did
+    not train (README, "CGAN"): y joined to the 6,272 conv features only (D, and so G, ignored
+    the label) and a projection discriminator (D won in the first epoch)."""
 
     def __init__(self, n_classes: int = 10) -> None:
         super().__init__()
         self.n_classes = n_classes
-        self.embed = nn.Embedding(n_classes, 1024)
+        k = n_classes
+        self.conv0 = nn.Conv2d(1 + k, 64, 4, 2, 1)  # (batch, 64, 14, 14)
+        self.conv1 = nn.Conv2d(64 + k, 128, 4, 2, 1)  # (batch, 128, 7, 7)
+        self.bn1 = nn.BatchNorm2d(128, BN_EPS, BN_MOMENTUM)
+        self.fc2 = nn.Linear(128 * 7 * 7 + k, 1024)
+        self.bn2 = nn.BatchNorm1d(1024, BN_EPS, BN_MOMENTUM)
+        self.out = nn.Linear(1024 + k, 1)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        h = self.features(x)  # (batch, 1024)
-        projection = (self.embed(y.long()) * h).sum(1, keepdim=True)  # (batch, 1)
-        return self.out(h) + projection  # (batch, 1) logits
+        code = one_hot(y, self.n_classes, x)  # (batch, k)
+        h = label_maps(x.reshape(len(x), 1, 28, 28), code)  # (batch, 1 + k, 28, 28)
+        h = label_maps(F.leaky_relu(self.conv0(h), LEAK), code)  # (batch, 64 + k, 14, 14)
+        h = F.leaky_relu(self.bn1(self.conv1(h)), LEAK).flatten(1)  # (batch, 6272)
+        h = F.leaky_relu(self.bn2(self.fc2(torch.cat([h, code], 1))), LEAK)  # (batch, 1024)
+        return self.out(torch.cat([h, code], 1))  # (batch, 1) logits
 
 
 class InfoDiscriminator(DCGANDiscriminator):
