@@ -58,8 +58,8 @@ class MnistConfig(DictConfig):
 
     dataset: str = "mnist"  # data set of this entry point (toygan.run dispatches on it)
     model: str = "gan"  # gan | cgan (labels) | infogan (codes, Q head) | bigan (encoder)
-    # gan: modern (MLPs, Adam) | goodfellow2014 (maxout, SGD) | dcgan (conv, BN); cgan: modern |
-    # dcgan | mirza2014; infogan: chen2016 | dcgan; bigan: donahue2016 ('': the first named)
+    # gan: modern (MLPs, Adam) | goodfellow2014 (maxout, SGD) | dcgan (conv, BN); cgan: dcgan |
+    # modern | mirza2014; infogan: chen2016 | dcgan; bigan: donahue2016 ('': the first named)
     preset: str = ""
     # G loss: saturating log(1-D(G(z))) | nonsaturating -log D(G(z))
     objective: str = "nonsaturating"
@@ -168,8 +168,9 @@ def build_trainer(cfg: MnistConfig) -> tuple[GANTrainer, int]:
     torch.manual_seed(cfg.seed)  # parameter initialisation draws from the global RNG
     init_rng = torch.Generator().manual_seed(cfg.seed)  # goodfellow2014's uniform init
     G, D, game = presets.build_game(cfg.preset, cfg.model, device, data, init_rng)
-    y = None if labels is None else torch.from_numpy(labels.astype(np.int64))  # (N,)
-    if y is not None:
+    y = None
+    if labels is not None:
+        y = torch.from_numpy(labels.astype(np.int64))  # (N,)
         try:
             check_labels(y, presets.N_CLASSES, f"{cfg.split} labels")  # every label a digit
         except ValueError as err:

@@ -114,14 +114,16 @@ def one_hot(y: torch.Tensor, n_classes: int, like: torch.Tensor) -> torch.Tensor
 class Conditioned(nn.Module):
     """A one-input network made conditional the CGAN way: one-hot y joined to its input;
     ``forward(v, y)`` = net([v, onehot(y)]) (the ``modern`` MLPs' CGAN: G(z, y), D(x, y)).
-    Keeps the wrapped network's ``output`` (G's range) and ``noise_dim``."""
+    Wrapping a G keeps its ``output`` (G's range); its ``noise_dim`` is z's alone, the wrapped
+    net's input less the ``n_classes`` label columns."""
 
     def __init__(self, net: nn.Module, n_classes: int = 10) -> None:
         super().__init__()
         self.net, self.n_classes = net, n_classes
-        for attr in ("output", "noise_dim"):
-            if hasattr(net, attr):
-                setattr(self, attr, getattr(net, attr))
+        if hasattr(net, "output"):
+            self.output = net.output
+        if hasattr(net, "noise_dim"):
+            self.noise_dim = net.noise_dim - n_classes
 
     def forward(self, v: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([v.flatten(1), one_hot(y, self.n_classes, v)], 1))
@@ -307,11 +309,11 @@ def dcgan_init_(*nets: nn.Module, generator: torch.Generator | None = None) -> N
                 nn.init.trunc_normal_(
                     m.weight, 0.0, INIT_STD, -2 * INIT_STD, 2 * INIT_STD, generator=generator
                 )
-            elif isinstance(m, (nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
+            elif isinstance(m, (nn.ConvTranspose2d, nn.Linear)):
                 nn.init.normal_(m.weight, 0.0, INIT_STD, generator=generator)
             elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and m.affine:
                 nn.init.normal_(m.weight, 1.0, INIT_STD, generator=generator)
             else:
                 continue
-            if getattr(m, "bias", None) is not None:  # BiGAN's layers, embeddings have none
+            if m.bias is not None:  # BiGAN's FC layers have none
                 nn.init.zeros_(m.bias)

@@ -445,7 +445,6 @@ def build_game(
             Discriminator(IMAGE_DIM + N_CLASSES, [1024, 512, 256], 0, "leaky_relu", dropout=0.3),
             N_CLASSES,
         )
-        G.noise_dim = p.noise_dim
         game: Game = ConditionalGame(N_CLASSES)
     elif model == "cgan" and p.networks == "cgan_mlp":
         G, D = CGANGenerator(p.noise_dim, N_CLASSES), CGANDiscriminator(N_CLASSES)
