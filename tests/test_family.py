@@ -232,6 +232,35 @@ def test_bigan_alternating_g_step_trains_e_on_real_pairs():
     assert all(p.grad is None for p in D.parameters())  # D untouched by G's step
 
 
+def test_donahue2016_nets_are_the_codes_mnist_mlp():
+    # jeffdonahue/bigan: N.FC has no bias (G's and D's outputs too), D's BinaryClassifier starts
+    # at zero (D(x, z) = 1/2), and without --cat_inputs D normalises real and fake pairs apart
+    init = torch.Generator().manual_seed(0)
+    G, D, game = presets.build_game("donahue2016", "bigan", generator=init)
+    E = game.networks["encoder"]
+    assert all(m.bias is None for n in (G, D, E) for m in n.modules() if isinstance(m, nn.Linear))
+    x, z = torch.rand(8, 784), torch.rand(8, 50) * 2 - 1
+    assert torch.equal(D(x, z), torch.zeros(8, 1))
+    with torch.no_grad():
+        h = E.features(x)  # (8, 1024): the layer the code's NNC_e- scores
+        assert torch.equal(E(x), 2 * torch.sigmoid(E.out(h)) - 1)
+        D.out.weight.normal_(0, 1.0)  # a trained D: its real logits must not see the fakes
+    p = presets.get_preset("donahue2016")
+    g_opt, d_opt, _ = presets.build_optimizers("donahue2016", G, D, 10, extra=[E])
+    tr = GANTrainer(
+        G, D, presets.build_prior("donahue2016", "bigan"), MnistSource(torch.rand(20, 784)),
+        "nonsaturating", g_opt, d_opt, rng=torch.Generator().manual_seed(0), batch_size=8,
+        update=p.update, d_passes=p.d_passes, game=game,
+    )  # fmt: skip
+    for net in (G, D, E):
+        net.train()
+    with torch.no_grad():
+        real_in = game.real_input(x)
+        out1 = tr._d_out(real_in, (torch.rand(8, 784), z))
+        out2 = tr._d_out(real_in, (torch.zeros(8, 784), -z))
+    assert torch.equal(out1[:8], out2[:8]) and not torch.equal(out1[8:], out2[8:])
+
+
 def test_engine_refuses_an_encoder_outside_g_opt_and_penalties_off_the_plain_game():
     G, E, D = mlp(Z, X), mlp(X, Z), PairD().double()
     with pytest.raises(ValueError, match="g_opt must also hold"):
@@ -374,6 +403,7 @@ def test_a_checkpoint_with_another_code_dimension_is_one_line(tmp_path, capsys):
 @needs_real
 @pytest.mark.parametrize("model", ["cgan", "infogan", "bigan"])
 def test_evaluate_adds_each_models_measures(model, tmp_path, capsys):
+    from toygan.mnist import measures
     from toygan.mnist.evaluate import main as evaluate
 
     run = tmp_path / model
@@ -384,7 +414,7 @@ def test_evaluate_adds_each_models_measures(model, tmp_path, capsys):
     keys = {
         "cgan": ["conditional_accuracy", "frechet_distance_class_mean"],
         "infogan": ["code_accuracy"],
-        "bigan": [f"{p}{k}" for p in ("", "random_", "pixel_") for k in ("nn_", "logistic_")],
+        "bigan": [f"{p}{k}" for p in measures.FEATURE_SETS.values() for k in ("nn_", "logistic_")],
     }[model]
     for key in keys:
         key = key + "accuracy" if key.endswith("_") else key
@@ -392,6 +422,7 @@ def test_evaluate_adds_each_models_measures(model, tmp_path, capsys):
     if model == "bigan":
         assert 0.0 <= r["linear_probe_accuracy"] <= 1 and 0.0 <= r["random_probe_accuracy"] <= 1
         assert r["pixel_nn_accuracy"] > 0.5  # 1-NN on pixels of 192 training digits
+        assert len(measures.FEATURE_SETS) == 5 and 0.0 <= r["random_hidden_nn_accuracy"] <= 1
         assert (run / "reconstructions.png").exists()
     if model == "infogan":
         assert (run / "figure2_c2.png").exists() and len(r["code_mapping"]) == 10

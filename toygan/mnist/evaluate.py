@@ -266,14 +266,16 @@ def model_measures(
         return out
     E, E0 = game.networks["encoder"], measures.random_encoder(cfg, dev)
     feats = {
-        "trained": (measures.encode(E, train_x), measures.encode(E, test)),
-        "random": (measures.encode(E0, train_x), measures.encode(E0, test)),
-        "pixels": (train_x.cpu().numpy(), test.cpu().numpy()),
+        f"{name}{suffix}": (measures.encode(e, train_x, h), measures.encode(e, test, h))
+        for name, e in (("trained", E), ("random", E0))
+        for suffix, h in (("", False), ("_hidden", True))
     }
+    feats["pixels"] = (train_x.cpu().numpy(), test.cpu().numpy())
     out = measures.representation_measures(feats, train_labels.astype(np.int64), test_labels)
     measures.save_reconstructions(G, E, test, run_dir / "reconstructions.png")
     out["about"] = (
-        f"E(x) ({feats['trained'][1].shape[1]}-d) of the trained encoder, of a random one of "
+        f"E(x) ({feats['trained'][1].shape[1]}-d) and the layer below it (hidden_, "
+        f"{feats['trained_hidden'][1].shape[1]}-d) of the trained encoder, of a random one of "
         f"the same architecture (init seed {cfg.seed + measures.RANDOM_SEED_OFFSET}) and raw "
         f"pixels, features of {len(train_x)} training and {len(test)} test images: (a) linear "
         "probe, plain SGD lr 0.01, batch 256, 10 epochs; (b) logistic regression on standardised "
@@ -294,7 +296,13 @@ def model_report(r: dict[str, Any]) -> list[str]:
     if "code_accuracy" in r:
         return [f"c1 as a digit classifier (matched): {r['code_accuracy']:.4f}"]
     if "nn_accuracy" in r:
-        names = {"trained": "trained E", "random": "random E", "pixels": "pixels"}
+        names = {
+            "trained": "trained E(x)",
+            "trained_hidden": "trained E, layer below",
+            "random": "random E(x)",
+            "random_hidden": "random E, layer below",
+            "pixels": "pixels",
+        }
         return [
             f"{names[k]}: linear probe {r[measures.linear_probe_key(p)]:.4f}, logistic "
             f"{r[f'{p}logistic_accuracy']:.4f}, 1-NN {r[f'{p}nn_accuracy']:.4f}"

@@ -119,9 +119,13 @@ def save_figure2(
 
 
 @torch.no_grad()
-def encode(E: nn.Module, images: torch.Tensor, chunk: int = 5000) -> np.ndarray:
-    """E's features (n, latent) float32 numpy of images (n, 784), in eval mode."""
-    return torch.cat([E(x) for x in images.split(chunk)]).float().cpu().numpy()
+def encode(
+    E: nn.Module, images: torch.Tensor, hidden: bool = False, chunk: int = 5000
+) -> np.ndarray:
+    """E(x) (n, latent), or with ``hidden`` the layer below it (``E.features``, (n, 1024)),
+    float32 numpy of images (n, 784), in eval mode."""
+    f = E.features if hidden else E
+    return torch.cat([f(x) for x in images.split(chunk)]).float().cpu().numpy()
 
 
 def random_encoder(cfg: Any, device: torch.device) -> nn.Module:
@@ -131,7 +135,15 @@ def random_encoder(cfg: Any, device: torch.device) -> nn.Module:
     return game.networks["encoder"].to(device).eval()
 
 
-FEATURE_SETS = {"trained": "", "random": "random_", "pixels": "pixel_"}  # name -> key prefix
+# feature set -> key prefix. E(x), and the layer below it: the authors' log scores 1-NN on both
+# (92.1% on E(x), 97.4% below it, the paper's Table 1 97.39%)
+FEATURE_SETS = {
+    "trained": "",
+    "trained_hidden": "hidden_",
+    "random": "random_",
+    "random_hidden": "random_hidden_",
+    "pixels": "pixel_",
+}
 
 
 def linear_probe_key(prefix: str) -> str:

@@ -241,7 +241,7 @@ def _fc(in_dim: int, out_dim: int) -> nn.Linear:
 
 def _bn() -> nn.BatchNorm1d:
     """The BiGAN code's batch norm: no gain, no bias (``--nogain --nobias``)."""
-    return nn.BatchNorm1d(BIGAN_WIDTH, affine=False)
+    return nn.BatchNorm1d(BIGAN_WIDTH, eps=1e-8, affine=False)  # BatchNorm: epsilon 1e-8
 
 
 class BiGANGenerator(nn.Module):
@@ -260,7 +260,7 @@ class BiGANGenerator(nn.Module):
             _fc(latent_dim, BIGAN_WIDTH),
             _bn(),
         )
-        self.out = nn.Linear(BIGAN_WIDTH, 784)
+        self.out = _fc(BIGAN_WIDTH, 784)  # no bias, as every FC of the code
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h = F.relu(self.bn1(self.fc1(z)))  # (batch, 1024)
@@ -278,21 +278,29 @@ class BiGANEncoder(nn.Module):
         self.fc1, self.fc2, self.bn2 = _fc(784, BIGAN_WIDTH), _fc(BIGAN_WIDTH, BIGAN_WIDTH), _bn()
         self.out = _fc(BIGAN_WIDTH, latent_dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The layer below E(x) (the code's ``enc_feats``, its ``NNC_e-`` 1-NN features):
+        x (batch, 784) -> (batch, 1024)."""
         h = F.leaky_relu(self.fc1(x.flatten(1)), BIGAN_LEAK)  # (batch, 1024)
-        h = F.leaky_relu(self.bn2(self.fc2(h)), BIGAN_LEAK)  # (batch, 1024)
-        return 2.0 * torch.sigmoid(self.out(h)) - 1.0  # (batch, latent_dim) in (-1, 1)
+        return F.leaky_relu(self.bn2(self.fc2(h)), BIGAN_LEAK)  # (batch, 1024)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 2.0 * torch.sigmoid(self.out(self.features(x))) - 1.0  # (batch, latent_dim)
 
 
 class BiGANDiscriminator(nn.Module):
     """BiGAN's joint D (``mnist_mlp`` with z as the condition): h1 = lReLU(FC x), h2 =
-    lReLU(BN(FC h1 + FC z)), a logit; (x (batch, 784), z (batch, 50)) -> logits (batch, 1)."""
+    lReLU(BN(FC h1 + FC z)), a logit FC h2 (the code's ``BinaryClassifier``: no bias, its
+    weights start at zero, ``zero_init``); (x (batch, 784), z (batch, 50)) -> logits (batch, 1).
+    """
+
+    zero_init = ("out",)  # LinearPredictor(stddev=0): D(x, z) = 1/2 before the first update
 
     def __init__(self, latent_dim: int = 50) -> None:
         super().__init__()
         self.fc1, self.fc2, self.bn2 = _fc(784, BIGAN_WIDTH), _fc(BIGAN_WIDTH, BIGAN_WIDTH), _bn()
         self.cond2 = _fc(latent_dim, BIGAN_WIDTH)
-        self.out = nn.Linear(BIGAN_WIDTH, 1)
+        self.out = _fc(BIGAN_WIDTH, 1)
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         h = F.leaky_relu(self.fc1(x.flatten(1)), BIGAN_LEAK)  # (batch, 1024)
@@ -317,3 +325,5 @@ def dcgan_init_(*nets: nn.Module, generator: torch.Generator | None = None) -> N
                 continue
             if m.bias is not None:  # BiGAN's FC layers have none
                 nn.init.zeros_(m.bias)
+        for name in getattr(net, "zero_init", ()):  # BiGAN D's logit layer
+            nn.init.zeros_(getattr(net, name).weight)

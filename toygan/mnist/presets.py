@@ -55,15 +55,20 @@
 - ``donahue2016`` (``--model bigan``): BiGAN's permutation-invariant MNIST setup (jeffdonahue/bigan
   ``train_mnist.sh``, ``train_gan.py``, ``net.py``): z ~ U(-1, 1)^50; G, E and D the code's
   ``mnist_mlp`` nets (``toygan.mnist.models``): FC 1024 -> FC 1024 with batch norm on the second
-  (no gain, no bias, FC layers without bias), z joined again at G's and D's second layer as an
-  added FC(z) (the code's ``apply_cond``), E(x) = 2 sigmoid(.) - 1 (the uniform latent's
-  ``logits_to_sample``), leak 0.2; Adam
+  (no gain, no bias, epsilon 1e-8; no FC layer has a bias, the outputs' included), z joined
+  again at G's and D's second layer as an added FC(z) (the code's ``apply_cond``), D's logit
+  layer starting at zero, E(x) = 2 sigmoid(.) - 1 (the uniform latent's ``logits_to_sample``),
+  leak 0.2; D called on the real and the fake pairs separately, so each minibatch is batch-
+  normalised on its own (the code has no ``--cat_inputs``; one joint pass let D win from the
+  first epoch, D(real) .99, D(fake) .01: README, "BiGAN"); Adam
   2e-4, beta1 0.5, batch 128, weight decay 2.5e-5; D, G and E updated from one pass
   (``all_updates = g_updates + d_updates + e_updates``), G and E on swapped labels; the learning
   rate constant for 200 epochs, then decaying exponentially, epoch by epoch, to 0.01 of it at
   epoch 400 (``set_lr``: ``train_mnist.sh`` gives no ``--linear_decay``, so ``final_lr_mult``
   is 0.01 and the decay is geometric; the code's schedule, whatever
-  ``--epochs`` is); init N(0, 0.02) as the ``dcgan`` networks.
+  ``--epochs`` is); init N(0, 0.02) as the ``dcgan`` networks. The code halves D's loss and
+  G and E's; toygan does not: Adam's steps do not depend on the scale, only the weight decay's
+  share of the gradient does (2.5e-5 per unit of weight, halved relative to the code's).
 
 D returns logits in all; every objective without a gradient penalty works with every preset
 (penalties need the unconditional game). ``Preset.models`` lists the models a preset trains:
@@ -262,6 +267,7 @@ PRESETS = {
         noise="uniform",
         init="dcgan",
         update="simultaneous",
+        d_passes="separate",  # the code's default: no --cat_inputs, batch norm per minibatch
         networks="bigan",
         models=("bigan",),
         weight_decay=2.5e-5,
