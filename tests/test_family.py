@@ -461,3 +461,16 @@ def test_resume_finds_the_mnist_world_without_dataset(tmp_path):
     assert main([*TINY, "--model", "bigan", "--epochs", "1", "--out", str(run)]) == 0
     assert run_main(["--resume", str(run), "--epochs", "2", "--no-progress"]) == 0
     assert io.read_json(run / "summary.json")["epochs"] == 2
+
+
+def test_mean_d_panels_read_the_committed_columns(tmp_path):
+    from toygan.mnist import plots as plots_mnist
+
+    csv = tmp_path / "bigan_x.csv"
+    csv.write_text("step,d_real,d_fake\n1,0.9,0.1\n2,0.8,0.25\n3,0.7,0.3\n")
+    steps, real, fake = plots_mnist.read_mean_d(csv)
+    assert steps.tolist() == [1, 2, 3] and real.tolist() == [0.9, 0.8, 0.7]
+    assert fake.tolist() == [0.1, 0.25, 0.3]
+    panels = {"one pass": (steps, real, fake), "two passes": (steps, fake, real)}
+    path = plots_mnist.save_mean_d_panels(panels, tmp_path / "d.png", per_epoch=2, title="t")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -28,7 +28,8 @@ def table1(out: Path) -> list[Path]:
 def family(out: Path) -> list[Path]:
     """CGAN, InfoGAN and BiGAN from their shipped weights (``toygan.pretrained``): the 10 x 10
     grids (one row per digit / c_1 value), InfoGAN's Figure 2 and L_I curves (the committed
-    ``figures/family/infogan_*.csv``), BiGAN's reconstructions of test digits (when the MNIST
+    ``figures/family/infogan_*.csv``), BiGAN's mean D with one and with two D passes
+    (``figures/family/bigan_*.csv``), BiGAN's reconstructions of test digits (when the MNIST
     test files are in ``$TOYGAN_MNIST_DIR`` or ../shared/data/mnist)."""
     import os
 
@@ -43,8 +44,17 @@ def family(out: Path) -> list[Path]:
         paths.append(plots_mnist.save_grid(G.grid(seed=0).numpy(), out / f"{name}_grid.png", title))
     G = pretrained("infogan")
     paths += measures.save_figure2(G.G.eval(), G.game, G.prior, out / "infogan_figure2", seed=0)
-    curves = plots_mnist.read_info_curves(Path(__file__).parents[1] / "figures" / "family")
+    committed = Path(__file__).parents[1] / "figures" / "family"
+    curves = plots_mnist.read_info_curves(committed)
     paths.append(plots_mnist.save_info_curves(curves, out / "infogan_l_info.png"))
+    panels = {  # BiGAN's D before and after the fix of its batch norm (README, "BiGAN")
+        "D on real and fake pairs in one pass": committed / "bigan_joint.csv",
+        "D on each minibatch apart (the code)": committed / "bigan_separate.csv",
+    }
+    panels = {k: plots_mnist.read_mean_d(v) for k, v in panels.items()}
+    title = "BiGAN, 25 epochs: batch norm over both minibatches lets D win"
+    path = out / "bigan_mean_d.png"
+    paths.append(plots_mnist.save_mean_d_panels(panels, path, per_epoch=390, title=title))
     data = Path(os.environ.get("TOYGAN_MNIST_DIR", Path(__file__).parents[2] / "shared/data/mnist"))
     if (data / "t10k-images-idx3-ubyte.gz").exists():
         test = to_pixels(load_mnist("test", data, download_missing=False), (0.0, 1.0), "cpu")

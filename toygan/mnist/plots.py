@@ -233,13 +233,45 @@ def save_pretrained_grid(name: str, path: str | Path, n: int = 100, seed: int = 
     return save_grid(G.generate(n, seed).numpy(), path, title)
 
 
+def read_mean_d(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(steps, mean D(real), mean D(fake)) per update from a CSV with columns step, d_real,
+    d_fake (a copy of those columns of a run's metrics.csv, ``toygan.figures``)."""
+    rows = np.genfromtxt(path, delimiter=",", names=True, ndmin=1)
+    return rows["step"], rows["d_real"], rows["d_fake"]
+
+
+def save_mean_d_panels(
+    panels: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    path: str | Path,
+    per_epoch: int,
+    title: str = "",
+) -> Path:
+    """One ``draw_mean_d`` panel per run, side by side on a shared D axis: {panel title: (steps,
+    mean D(real), mean D(fake))}."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.3 * len(panels), 3.4), sharey=True)
+    for i, (ax, (label, curves)) in enumerate(
+        zip(np.atleast_1d(axes), panels.items(), strict=True)
+    ):
+        draw_mean_d(ax, *curves, per_epoch)  # curves: steps, mean D(real), mean D(fake)
+        ax.set_title(label, fontsize=9)
+        ax.get_legend().remove()
+        if i == 0:  # one legend, clear of the curves
+            ax.legend(frameon=False, loc="center right", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+    return Path(path)
+
+
 def read_info_curves(folder: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{run label: (steps, L_I)} from ``infogan_*.csv`` files in ``folder`` (columns step,
     l_info: copies of InfoGAN runs' metrics.csv, ``toygan.figures``)."""
     curves = {}
     for path in sorted(Path(folder).glob("infogan_*.csv")):
         rows = np.genfromtxt(path, delimiter=",", names=True, ndmin=1)
-        curves[path.stem.removeprefix("infogan_")] = (rows["step"], rows["l_info"])
+        curves[f"seed {path.stem.removeprefix('infogan_s')}"] = (rows["step"], rows["l_info"])
     return curves
 
 
