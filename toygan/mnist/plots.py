@@ -54,8 +54,16 @@ def draw_losses(ax, steps: np.ndarray, d_loss: np.ndarray, g_loss: np.ndarray, p
     return ax
 
 
-def draw_mean_d(ax, steps: np.ndarray, d_real: np.ndarray, d_fake: np.ndarray, per_epoch: int):
-    """Mean D(real) and D(fake) per step on [0, 1], with the equilibrium D = 1/2."""
+def draw_mean_d(
+    ax,
+    steps: np.ndarray,
+    d_real: np.ndarray,
+    d_fake: np.ndarray,
+    per_epoch: int,
+    legend: str | None = "lower left",
+):
+    """Mean D(real) and D(fake) per step on [0, 1], with the equilibrium D = 1/2; ``legend``:
+    where the legend goes (None: no legend)."""
     x = np.asarray(steps) / per_epoch
     w = max(1, per_epoch // 5)
     ax.plot(x, smooth(d_real, w), color=D_REAL_COLOR, label="mean D(real)")
@@ -64,7 +72,8 @@ def draw_mean_d(ax, steps: np.ndarray, d_real: np.ndarray, d_fake: np.ndarray, p
     ax.set_ylim(0, 1)
     ax.set_xlabel("epoch")
     ax.set_ylabel("D")
-    ax.legend(frameon=False, loc="lower left", fontsize=8)
+    if legend is not None:
+        ax.legend(frameon=False, loc=legend, fontsize=8)
     return ax
 
 
@@ -251,12 +260,9 @@ def save_mean_d_panels(
     fig, axes = plt.subplots(1, len(panels), figsize=(4.3 * len(panels), 3.4), sharey=True)
     for i, (ax, (label, curves)) in enumerate(
         zip(np.atleast_1d(axes), panels.items(), strict=True)
-    ):
-        draw_mean_d(ax, *curves, per_epoch)  # curves: steps, mean D(real), mean D(fake)
+    ):  # curves: steps, mean D(real), mean D(fake); one legend, clear of the curves
+        draw_mean_d(ax, *curves, per_epoch, legend="center right" if i == 0 else None)
         ax.set_title(label, fontsize=9)
-        ax.get_legend().remove()
-        if i == 0:  # one legend, clear of the curves
-            ax.legend(frameon=False, loc="center right", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
