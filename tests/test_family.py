@@ -474,3 +474,18 @@ def test_mean_d_panels_read_the_committed_columns(tmp_path):
     panels = {"one pass": (steps, real, fake), "two passes": (steps, fake, real)}
     path = plots_mnist.save_mean_d_panels(panels, tmp_path / "d.png", per_epoch=2, title="t")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_intrinsic_dropout_figure_reads_a_runs_parzen_csv(tmp_path):
+    from toygan.mnist import plots as plots_mnist
+
+    csv = tmp_path / "parzen.csv"
+    csv.write_text(
+        "epoch,sigma,valid_ll,valid_ll_no_dropout,seconds\n5,0.3,-20.5,-280.0,4\n10,0.2,140.1,-30.2,4\n"
+    )
+    grids = {"on": np.zeros((100, 784)), "off": np.ones((100, 784))}
+    path = plots_mnist.save_intrinsic_dropout(csv, grids, tmp_path / "m.png", title="t")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    csv.write_text("epoch,sigma,valid_ll,seconds\n5,0.3,-20.5,4\n")  # a run without the column
+    with pytest.raises(ValueError, match="valid_ll_no_dropout"):
+        plots_mnist.save_intrinsic_dropout(csv, grids, tmp_path / "n.png")

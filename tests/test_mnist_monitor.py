@@ -1,6 +1,7 @@
 """Validation-Parzen monitoring: parzen.csv every N epochs, best.pt on improvement, resume."""
 
 import csv
+import json
 import os
 from pathlib import Path
 from types import SimpleNamespace
@@ -52,6 +53,29 @@ def test_monitor_rows_best_and_resume(tmp_path):
     assert [int(r["epoch"]) for r in read_rows(tmp_path / "parzen.csv")] == [2, 4, 6]
 
 
+def test_monitor_measures_an_intrinsic_dropout_g_both_ways(tmp_path):
+    """mirza2014's G samples with its dropout (valid_ll, which picks best.pt) and is also
+    measured without it (valid_ll_no_dropout); the flag is restored, the global RNG untouched."""
+    from toygan.mnist import presets
+
+    torch.manual_seed(0)
+    G, _, game = presets.build_game("mirza2014", "cgan")
+    tr = SimpleNamespace(G=G, prior=presets.build_prior("mirza2014", "cgan"), game=game)
+    tr.device, tr.generate = torch.device("cpu"), lambda noise: game.generate(G, noise)
+    valid = torch.rand(20, 784, generator=torch.Generator().manual_seed(1))
+    mon = monitor.ParzenMonitor(tmp_path, 1, 10, valid, "v", seed=5, n_samples=30)
+    state = torch.get_rng_state()
+    mon(tr, 10)
+    assert torch.equal(torch.get_rng_state(), state) and G.intrinsic_dropout
+    (row,) = read_rows(tmp_path / "parzen.csv")
+    on, off = float(row["valid_ll"]), float(row["valid_ll_no_dropout"])
+    assert np.isfinite(on) and np.isfinite(off) and on != off
+    G.intrinsic_dropout = False
+    samples = generate(tr, 30, 5)
+    expect = parzen_log_likelihood(valid, samples, SIGMAS).mean(1).max().item()
+    torch.testing.assert_close(off, expect)
+
+
 @pytest.mark.skipif(
     not (REAL / "t10k-images-idx3-ubyte.gz").exists(), reason="real MNIST test files not present"
 )
@@ -67,4 +91,46 @@ def test_run_with_parzen_every_and_resume(tmp_path, monkeypatch):
     rows = read_rows(tmp_path / "r" / "parzen.csv")
     assert [int(r["epoch"]) for r in rows] == [1, 2]
     assert all(np.isfinite(float(r["valid_ll"])) for r in rows)
-    assert torch.load(tmp_path / "r" / "best.pt", weights_only=True)["valid"] == "test[32:5016]"
+    best = torch.load(tmp_path / "r" / "best.pt", weights_only=True)
+    assert best["valid"] == "test[32:5016]"
+
+
+@pytest.mark.skipif(
+    not (REAL / "t10k-images-idx3-ubyte.gz").exists(), reason="real MNIST test files not present"
+)
+def test_evaluate_best_measures_the_best_epochs_generator(tmp_path, monkeypatch):
+    """``toygan.evaluate RUN --best``: samples of best.pt's G in RUN/best, the run untouched."""
+    from toygan.mnist import evaluate
+    from toygan.mnist.experiment import main
+    from toygan.mnist.hub import PretrainedGenerator
+
+    monkeypatch.setattr(monitor, "N_SAMPLES", 40)
+    run = tmp_path / "r"
+    args = ["--data-dir", str(REAL), "--split", "test", "--limit", "32", "--device", "cpu"]
+    args += ["--no-progress", "--no-download", "--n-samples", "10", "--grid", "2", "--epochs", "3"]
+    args += ["--model", "cgan", "--preset", "mirza2014", "--parzen-every", "1", "--out", str(run)]
+    args += ["--batch-size", "8"]
+    assert main(args) == 0
+    own = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    best = torch.load(run / "best.pt", weights_only=True)
+    cache = ["--cache-dir", str(tmp_path / "cache"), "--device", "cpu", "--n-samples", "30"]
+    assert evaluate.main([str(run), "--best", "--seed", "4", *cache]) == 0
+    assert own == {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    out = json.loads((run / "best" / "config.json").read_text())
+    assert out["weights"]["epoch"] == str(best["epoch"]) and out["model"] == "cgan"
+    G = PretrainedGenerator("b", kind=("cgan", "mirza2014"))
+    G.G.load_state_dict(best["generator"])
+    np.testing.assert_array_equal(
+        np.load(run / "best" / "samples.npy"), G.eval().generate(30, 4).numpy()
+    )
+    np.testing.assert_array_equal(np.load(run / "best" / "sample_labels.npy"), np.arange(30) % 10)
+    r = json.loads((run / "best" / "evaluation.json").read_text())
+    assert r["counts"]["generated"] == 30 and 0.0 <= r["conditional_accuracy"] <= 1.0
+    assert evaluate.main([str(run), "--best", *cache]) == 0  # its own directory: written again
+    assert evaluate.main([str(run), "--best", "--sample-dropout", "off", *cache]) == 0
+    off = json.loads((run / "best-dropout-off" / "config.json").read_text())["weights"]
+    assert off["sample_dropout"] == "off" and out["weights"]["sample_dropout"] == "on"
+    G.G.intrinsic_dropout = False
+    np.testing.assert_array_equal(
+        np.load(run / "best-dropout-off" / "samples.npy"), G.generate(30, 0).numpy()
+    )

@@ -13,7 +13,7 @@ from toygan.io import FileError, save_torch
 from toygan.mnist import presets
 from toygan.mnist.data import load_mnist, to_pixels
 from toygan.mnist.evaluate import main as evaluate_main
-from toygan.mnist.hub import PretrainedGenerator, export, pretrained
+from toygan.mnist.hub import PRETRAINED, PretrainedGenerator, export, pretrained
 from toygan.mnist.hub import main as hub_main
 from toygan.mnist.parzen import parzen_log_likelihood
 
@@ -148,11 +148,72 @@ def test_evaluate_pretrained_never_writes_over_a_training_run(tmp_path, capsys):
     assert "weights" not in json.loads((run / "config.json").read_text())
 
 
-@pytest.mark.parametrize("name", ["cgan", "infogan", "bigan"])
+def test_intrinsic_dropout_is_seeded_noise_and_leaves_the_global_rng_alone():
+    """mirza2014's G keeps its dropout when sampling (the 2014 code's IntrinsicDropoutGenerator):
+    its samples vary with the seed through the masks alone, repeat with the seed, and drawing
+    them does not move the global RNG that training's dropout uses."""
+    torch.manual_seed(0)
+    G = PretrainedGenerator("m", kind=("cgan", "mirza2014")).eval()
+    assert G.G.intrinsic_dropout and presets.get_preset("mirza2014").intrinsic_dropout
+    state = torch.get_rng_state()
+    a, b = G.generate(20, seed=3), G.generate(20, seed=3)
+    assert torch.equal(torch.get_rng_state(), state)
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    z, y = G.prior.sample(20, torch.Generator().manual_seed(1), labels=torch.arange(20) % 10)
+    with torch.no_grad():
+        torch.manual_seed(5)
+        on = (G((z, y)), G((z, y)))  # same noise, two draws of the masks
+        G.G.intrinsic_dropout = False
+        off = (G((z, y)), G((z, y)))
+    assert not torch.allclose(on[0], on[1]) and torch.equal(off[0], off[1])
+    G.train()  # training mode: dropout whatever the flag
+    with torch.no_grad():
+        assert not torch.allclose(G((z, y)), G((z, y)))
+
+
+def test_sample_dropout_needs_a_draw_and_a_generator_with_dropout(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert evaluate_main([str(run), "--sample-dropout", "off"]) == 2
+    assert "--best or --pretrained" in capsys.readouterr().err
+    args = ["--pretrained", "modern", "--sample-dropout", "on", str(tmp_path / "m")]
+    assert evaluate_main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--sample-dropout" in err and "has no dropout" in err and "\n" not in err
+
+
+def test_evaluate_best_refuses_bad_runs_in_one_line(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(
+        json.dumps({"dataset": "mnist", "model": "cgan", "preset": "mirza2014"})
+    )
+
+    def refused(*args: str) -> str:
+        assert evaluate_main([*args]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and not (run / "best").exists()
+        return err
+
+    assert "--parzen-every" in refused(str(run), "--best")  # no best.pt
+    assert "run_dir" in refused("--best")
+    assert "--best" in refused("--best", "--pretrained", "cgan", str(run))
+    torch.save({"generator": Evil()}, run / "best.pt")  # a pickle that would run code
+    assert "refused" in refused(str(run), "--best")
+    G, _ = presets.build_models("modern")  # another model's weights
+    save_torch(run / "best.pt", {"generator": G.state_dict(), "epoch": 3})
+    assert "no cgan mirza2014 generator" in refused(str(run), "--best")
+    save_torch(run / "best.pt", {"epoch": 3})
+    assert "best.pt" in refused(str(run), "--best")
+    (run / "config.json").write_text(json.dumps({"dataset": "toy"}))
+    assert "config.json" in refused(str(run), "--best")
+
+
+@pytest.mark.parametrize("name", ["cgan", "mirza2014", "infogan", "bigan"])
 def test_shipped_family_weights_load_with_their_model(name):
     model = toygan.pretrained(name)
     meta = model.metadata
-    assert meta["model"] == name and meta["dtype"] == "float16" and int(meta["epoch"]) > 0
+    assert (meta["model"], meta["run_preset"]) == PRETRAINED[name]
+    assert meta["dtype"] == "float16" and int(meta["epoch"]) > 0
     grid = model.grid(seed=0)
     assert grid.shape == (100, 784) and 0.0 <= grid.min() and grid.max() <= 1.0
     torch.testing.assert_close(model.generate(20, seed=5), model.generate(20, seed=5))
@@ -175,7 +236,8 @@ def test_shipped_cgan_draws_the_digit_asked_for():
     images, labels = load_mnist("test", REAL, 2000, labels=True, download_missing=False)
     test = to_pixels(images, (0.0, 1.0), "cpu")  # (2000, 784)
     means = torch.stack([test[torch.from_numpy(labels == k)].mean(0) for k in range(10)])
-    for G, expect in ((toygan.pretrained("cgan"), 10), (PretrainedGenerator("cgan").eval(), 3)):
+    shipped = [(toygan.pretrained(name), 10) for name in ("cgan", "mirza2014")]
+    for G, expect in (*shipped, (PretrainedGenerator("cgan").eval(), 3)):
         x = G.generate(500, seed=2)  # sample i asked for digit i % 10
         nearest = torch.cdist(x, means).argmin(1)  # the class mean each sample is nearest to
         hits = int(sum((nearest[torch.arange(500) % 10 == k] == k).float().mean() > 0.5

@@ -27,7 +27,9 @@ def table1(out: Path) -> list[Path]:
 
 def family(out: Path) -> list[Path]:
     """CGAN, InfoGAN and BiGAN from their shipped weights (``toygan.pretrained``): the 10 x 10
-    grids (one row per digit / c_1 value), InfoGAN's Figure 2 and L_I curves (the committed
+    grids (one row per digit / c_1 value), the ``mirza2014`` CGAN sampled with and without its
+    dropout beside its validation Parzen (``figures/family/mirza2014_parzen.csv``, the run's
+    parzen.csv), InfoGAN's Figure 2 and L_I curves (the committed
     ``figures/family/infogan_*.csv``), BiGAN's mean D with one and with two D passes
     (``figures/family/bigan_*.csv``), BiGAN's reconstructions of test digits (when the MNIST
     test files are in ``$TOYGAN_MNIST_DIR`` or ../shared/data/mnist)."""
@@ -39,12 +41,15 @@ def family(out: Path) -> list[Path]:
     from toygan.mnist.hub import pretrained
 
     paths = []
+    committed = Path(__file__).parents[1] / "figures" / "family"
     for name, title in (("cgan", "CGAN: row r asks for digit r"), ("infogan", "InfoGAN: rows c1")):
         G = pretrained(name)
         paths.append(plots_mnist.save_grid(G.grid(seed=0).numpy(), out / f"{name}_grid.png", title))
+    title = "CGAN's own nets (mirza2014): G sampled with and without the dropout it trained with"
+    csv, path = committed / "mirza2014_parzen.csv", out / "cgan_mirza2014.png"
+    paths.append(plots_mnist.save_pretrained_dropout("mirza2014", csv, path, title=title))
     G = pretrained("infogan")
     paths += measures.save_figure2(G.G.eval(), G.game, G.prior, out / "infogan_figure2", seed=0)
-    committed = Path(__file__).parents[1] / "figures" / "family"
     curves = plots_mnist.read_info_curves(committed)
     paths.append(plots_mnist.save_info_curves(curves, out / "infogan_l_info.png"))
     panels = {  # BiGAN's D before and after the fix of its batch norm (README, "BiGAN")

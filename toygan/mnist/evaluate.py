@@ -40,7 +40,7 @@ from toygan.mnist import measures, presets
 from toygan.mnist.classifier import frechet_distance  # noqa: F401 (the evaluation API)
 from toygan.mnist.data import MnistError, load_mnist, to_pixels
 from toygan.mnist.experiment import MnistConfig
-from toygan.mnist.hub import PRETRAINED, pretrained
+from toygan.mnist.hub import PRETRAINED, PretrainedGenerator, pretrained
 from toygan.mnist.parzen import (  # noqa: F401 (re-exported: the evaluation API)
     SIGMAS,
     held_out,
@@ -345,31 +345,88 @@ class EvalConfig:
     device: str = "auto"  # auto | cpu | cuda
     cache_dir: str = ""  # where the classifier is cached ('': $TOYGAN_CACHE or ~/.cache/toygan)
     pretrained: str = ""  # evaluate toygan.pretrained(NAME): its samples go to RUN_DIR first
-    n_samples: int = 10000  # samples drawn from --pretrained (the paper's 10,000)
-    seed: int = 0  # noise seed of the --pretrained samples
+    best: bool = False  # evaluate G of RUN_DIR's best.pt (--parzen-every): samples in RUN_DIR/best*
+    n_samples: int = 10000  # samples drawn from --pretrained / --best (the paper's 10,000)
+    seed: int = 0  # noise seed of the --pretrained / --best samples
+    sample_dropout: str = "preset"  # G's dropout when --pretrained / --best draw: preset | on | off
 
 
-def pretrained_run(name: str, run_dir: Path, data_dir: str, n: int, seed: int) -> Path:
-    """Make ``run_dir`` an evaluable run of the shipped generator ``name``: ``n`` samples drawn
-    with ``seed`` (samples.npy, (n, 784) in [0, 1]) and the config of the run it came from."""
-    if rundir.holds_run(run_dir):  # only a directory this function wrote may be written again
+def sample_run(
+    G: PretrainedGenerator,
+    cfg: MnistConfig,
+    run_dir: Path,
+    n: int,
+    seed: int,
+    dropout: str = "preset",
+) -> Path:
+    """Make ``run_dir`` an evaluable run of generator ``G``: ``n`` samples drawn with ``seed``
+    (samples.npy, (n, 784) in [0, 1]; CGAN / InfoGAN: sample_labels.npy, the digits asked for)
+    and ``cfg`` with G's ``metadata`` as "weights". ``dropout`` "on" / "off" overrides whether a
+    G with dropout (``intrinsic_dropout``) keeps it when sampling. Refuses a directory that
+    holds a training run (only a directory this function wrote may be written again)."""
+    has_dropout = hasattr(G.G, "intrinsic_dropout")
+    if dropout != "preset":
+        if not has_dropout:
+            raise UsageError(
+                "--sample-dropout", f"the {cfg.model} {cfg.preset} generator has no dropout"
+            )
+        G.G.intrinsic_dropout = dropout == "on"
+    on = has_dropout and G.G.intrinsic_dropout
+    G.metadata["sample_dropout"] = ("on" if on else "off") if has_dropout else "none"
+    if rundir.holds_run(run_dir):
         stored = io.read_json(run_dir / "config.json") if (run_dir / "config.json").exists() else {}
         if not (isinstance(stored, dict) and "weights" in stored) or rundir.read_status(run_dir):
             raise UsageError(
-                "run_dir",
-                f"{run_dir} holds a training run: give --pretrained a directory of its own",
+                "run_dir", f"{run_dir} holds a training run: give a directory of its own"
             )
-    G = pretrained(name)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    io.save_npy(run_dir / "samples.npy", G.generate(n, seed).numpy())
+    if cfg.model in ("cgan", "infogan"):  # generate asks for 0, 1, ..., 9, 0, ...
+        io.save_npy(run_dir / "sample_labels.npy", np.arange(n, dtype=np.int64) % 10)
+    io.write_json(run_dir / "config.json", cfg.__dict__ | {"weights": G.metadata})
+    return run_dir
+
+
+def pretrained_run(
+    name: str, run_dir: Path, data_dir: str, n: int, seed: int, dropout: str = "preset"
+) -> Path:
+    """Make ``run_dir`` an evaluable run of the shipped generator ``name`` (``sample_run``)."""
+    G = pretrained(name)  # ValueError for a name not in PRETRAINED
     model, preset = PRETRAINED[name]
     cfg = MnistConfig(
         model=model, preset=preset, data_dir=data_dir, split="train", seed=seed, n_samples=n
     )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    io.save_npy(run_dir / "samples.npy", G.generate(n, seed).numpy())
-    if model in ("cgan", "infogan"):  # generate asks for 0, 1, ..., 9, 0, ...
-        io.save_npy(run_dir / "sample_labels.npy", np.arange(n, dtype=np.int64) % 10)
-    io.write_json(run_dir / "config.json", cfg.__dict__ | {"weights": G.metadata})
-    return run_dir
+    return sample_run(G, cfg, run_dir, n, seed, dropout)
+
+
+def default_pretrained_dir(name: str, dropout: str = "preset") -> Path:
+    """Where ``--pretrained NAME`` draws its samples without a RUN_DIR."""
+    return Path(f"runs/pretrained-{name}" + ("" if dropout == "preset" else f"-dropout-{dropout}"))
+
+
+def best_run(run_dir: Path, data_dir: str, n: int, seed: int, dropout: str = "preset") -> Path:
+    """Make ``run_dir/best`` (``best-dropout-on|off`` with ``dropout``) an evaluable run of G at
+    the run's best validation Parzen epoch (``best.pt``, written by ``--parzen-every``: the
+    paper's early stopping); ``sample_run``."""
+    d = io.read_json(run_dir / "config.json")
+    if not isinstance(d, dict) or d.get("dataset") != "mnist":
+        raise FileError(run_dir / "config.json", "not the config of an MNIST training run")
+    cfg = config_from_dict(MnistConfig, d)
+    path = run_dir / "best.pt"
+    if not path.is_file():
+        raise UsageError("--best", f"{run_dir} has no best.pt: train it with --parzen-every N")
+    state = io.load_checkpoint(path)
+    meta = {k: str(state[k]) for k in ("epoch", "sigma", "valid_ll", "valid") if k in state}
+    G = PretrainedGenerator(f"{run_dir.name}/best", meta | {"source": str(path)},
+                            kind=(cfg.model, cfg.preset))  # fmt: skip
+    try:
+        G.G.load_state_dict(state.get("generator"))
+    except (RuntimeError, TypeError, AttributeError) as err:
+        why = " ".join(str(err).split())[:160]  # one line
+        raise FileError(path, f"holds no {cfg.model} {cfg.preset} generator ({why})") from None
+    cfg.data_dir = data_dir or cfg.data_dir
+    out = run_dir / ("best" if dropout == "preset" else f"best-dropout-{dropout}")
+    return sample_run(G.eval(), cfg, out, n, seed, dropout)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -379,22 +436,34 @@ def main(argv: list[str] | None = None) -> int:
         nargs="?",
         default="",
         help="a finished MNIST run directory (with --pretrained: where its samples go; default "
-        "runs/pretrained-NAME)",
+        "runs/pretrained-NAME[-dropout-on|off])",
     )
-    add_dataclass_arguments(parser, EvalConfig, choices={"device": ["auto", "cpu", "cuda"]})
+    choices = {"device": ["auto", "cpu", "cuda"], "sample_dropout": ["preset", "on", "off"]}
+    add_dataclass_arguments(parser, EvalConfig, choices=choices)
     ns = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
     def body() -> int:
-        if ns.pretrained:
-            if ns.n_samples < 2:
-                raise UsageError("--n-samples", f"must be at least 2, got {ns.n_samples}")
+        if (ns.pretrained or ns.best) and ns.n_samples < 2:
+            raise UsageError("--n-samples", f"must be at least 2, got {ns.n_samples}")
+        if ns.pretrained and ns.best:
+            raise UsageError("--best", "evaluates a run's best.pt: give RUN_DIR, not --pretrained")
+        if ns.sample_dropout != "preset" and not (ns.pretrained or ns.best):
+            raise UsageError(
+                "--sample-dropout", "applies where samples are drawn: with --best or --pretrained"
+            )
+        if ns.best:
+            if not ns.run_dir:
+                raise UsageError("run_dir", "--best needs the run directory that holds best.pt")
+            run = best_run(Path(ns.run_dir), ns.data_dir, ns.n_samples, ns.seed, ns.sample_dropout)
+        elif ns.pretrained:
             try:
                 run = pretrained_run(
                     ns.pretrained,
-                    Path(ns.run_dir or f"runs/pretrained-{ns.pretrained}"),
+                    Path(ns.run_dir or default_pretrained_dir(ns.pretrained, ns.sample_dropout)),
                     ns.data_dir,
                     ns.n_samples,
                     ns.seed,
+                    ns.sample_dropout,
                 )
             except ValueError as err:
                 raise UsageError("--pretrained", str(err)) from None

@@ -46,7 +46,7 @@ from toygan.mnist.data import (
     to_pixels,
 )
 from toygan.mnist.monitor import for_run as parzen_monitor
-from toygan.mnist.sampling import generate, requested_labels, sample_noise
+from toygan.mnist.sampling import generate, requested_labels, sample_noise, seeded
 from toygan.objectives import OBJECTIVES
 
 AMP = {"none": None, "bf16": torch.bfloat16}
@@ -302,7 +302,8 @@ def _train_and_write(
         with torch.no_grad():
             tr.G.eval()
             lo, hi = OUTPUT_RANGES[tr.G.output]
-            out_z = tr.generate(fixed_z).float()  # (grid**2, 784)
+            with seeded(cfg.seed + 1, tr.device):  # G's intrinsic dropout, if any
+                out_z = tr.generate(fixed_z).float()  # (grid**2, 784)
             if not bool(out_z.isfinite().all()):  # finite weights, overflowing outputs
                 raise TrainingDiverged(step, "a generator sample")
             grid = ((out_z - lo) / (hi - lo)).clamp_(0, 1).cpu().numpy()

@@ -1,8 +1,8 @@
 """Pretrained MNIST generators: ``toygan.pretrained(NAME)`` for NAME in ``PRETRAINED`` (hub).
 
-``goodfellow2014`` and ``modern`` are unconditional GANs; ``cgan`` (preset ``mirza2014``) draws
-the digits asked for, ``infogan`` (``chen2016``) the c_1 values asked for, ``bigan``
-(``donahue2016``) also ships its encoder (``encode(x)``).
+``goodfellow2014`` and ``modern`` are unconditional GANs; ``cgan`` (preset ``dcgan``) and
+``mirza2014`` (the CGAN paper's MLPs) draw the digits asked for, ``infogan`` (``chen2016``) the
+c_1 values asked for, ``bigan`` (``donahue2016``) also ships its encoder (``encode(x)``).
 
 The weights ship inside the package (``toygan/mnist/weights/<name>.safetensors``, package data
 of the wheel), so a fresh clone or install loads them offline. safetensors holds tensors only (no
@@ -31,7 +31,7 @@ from toygan.cli import OneLineParser, UsageError, run_cli
 from toygan.io import FileError
 from toygan.mnist import presets
 from toygan.mnist.data import OUTPUT_RANGES
-from toygan.mnist.sampling import in_chunks, sample_noise
+from toygan.mnist.sampling import in_chunks, sample_noise, seeded
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 # name -> (model, preset): the unconditional presets by name, the other models by theirs
@@ -40,6 +40,7 @@ PRETRAINED = {
     "modern": ("gan", "modern"),
     "dcgan": ("gan", "dcgan"),
     "cgan": ("cgan", "dcgan"),  # the CGAN that reaches the 97% goal (README, "CGAN")
+    "mirza2014": ("cgan", "mirza2014"),  # CGAN's own MLPs, G sampled with its dropout
     "infogan": ("infogan", "chen2016"),
     "bigan": ("bigan", "donahue2016"),
 }
@@ -56,7 +57,8 @@ def weights_name(model: str, preset: str) -> str:
 
 
 class PretrainedGenerator(nn.Module):
-    """G of an MNIST model with its prior: ``generate(n, seed)`` -> (n, 784) pixels.
+    """G of an MNIST model with its prior: ``generate(n, seed)`` -> (n, 784) pixels; ``name``
+    one of ``PRETRAINED``, or any name with ``kind`` = (model, preset), e.g. a run's best.pt.
 
     ``forward(noise)`` maps a noise batch of the model's prior to pixels (batch, 784) in [0, 1]
     (tanh outputs rescaled); ``metadata`` says where the weights come from. CGAN / InfoGAN:
@@ -64,12 +66,17 @@ class PretrainedGenerator(nn.Module):
     0, ...). BiGAN: ``encode(x)`` is E, x (batch, 784) in [0, 1] -> (batch, 50).
     """
 
-    def __init__(self, name: str, metadata: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        metadata: dict[str, str] | None = None,
+        kind: tuple[str, str] | None = None,
+    ) -> None:
         super().__init__()
-        if name not in PRETRAINED:
+        if kind is None and name not in PRETRAINED:
             raise ValueError(f"unknown pretrained model {name!r}; choose from {list(PRETRAINED)}")
         self.name, self.metadata = name, dict(metadata or {})
-        self.model, preset = PRETRAINED[name]
+        self.model, preset = kind or PRETRAINED[name]  # kind: (model, preset) of any run
         G, _, game = presets.build_game(preset, self.model)
         self.G, self.game, self.prior = G, game, presets.build_prior(preset, self.model)
         self.E = game.networks.get("encoder")
@@ -87,7 +94,8 @@ class PretrainedGenerator(nn.Module):
             return self.generate(n * n, seed)
         rng = torch.Generator(next(self.G.parameters()).device).manual_seed(seed)
         self.eval()
-        return self(sample_noise(self.prior, self.game, n * n, rng, per_row=n)).float()
+        with seeded(seed, rng.device):
+            return self(sample_noise(self.prior, self.game, n * n, rng, per_row=n)).float()
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -116,7 +124,8 @@ class PretrainedGenerator(nn.Module):
             noise = self.prior.sample(n, rng)  # (n, noise_dim)
         was_training = self.training
         self.eval()
-        out = in_chunks(self, noise, 1000).float() if n else torch.zeros(0, 784)
+        with seeded(seed, device):  # G's intrinsic dropout, if any: masks from seed too
+            out = in_chunks(self, noise, 1000).float() if n else torch.zeros(0, 784)
         self.train(was_training)
         return out
 
@@ -146,7 +155,8 @@ def pretrained(name: str = "goodfellow2014", weights_dir: str | Path | None = No
         elif e:
             raise RuntimeError(f"unexpected encoder tensors {sorted(e)[:2]}")
     except RuntimeError as err:
-        raise FileError(path, f"does not fit the {name} generator ({str(err)[:120]})") from None
+        why = " ".join(str(err).split())[:160]  # one line
+        raise FileError(path, f"does not fit the {name} generator ({why})") from None
     return model.eval()
 
 

@@ -188,13 +188,22 @@ class CGANGenerator(nn.Module):
     one-hot y -> ReLU 1000, both -> a *separate* combined ReLU layer of 1200 units (our reading
     of "mapped to second, combined hidden ReLu layer of dimensionality 1200"; the other reading,
     the 1200-unit concatenation itself, has no such layer) -> sigmoid 784; dropout 0.5 on the
-    hidden layers."""
+    hidden layers. ``intrinsic_dropout``: the dropout stays on in eval mode too, so that it is part
+    of G's noise when sampling, as in the 2014 code's ``IntrinsicDropoutGenerator`` (whose
+    ``sample``, the one ``parzen_ll.py`` calls, applies the training dropout)."""
 
     output = "sigmoid"
 
-    def __init__(self, noise_dim: int = 100, n_classes: int = 10, dropout: float = 0.5) -> None:
+    def __init__(
+        self,
+        noise_dim: int = 100,
+        n_classes: int = 10,
+        dropout: float = 0.5,
+        intrinsic_dropout: bool = False,
+    ) -> None:
         super().__init__()
         self.noise_dim, self.n_classes, self.dropout = noise_dim, n_classes, dropout
+        self.intrinsic_dropout = intrinsic_dropout
         self.z_in = nn.Linear(noise_dim, 200)
         self.y_in = nn.Linear(n_classes, 1000)
         self.joint = nn.Linear(1200, 1200)
@@ -202,7 +211,7 @@ class CGANGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         def drop(h):
-            return F.dropout(F.relu(h), self.dropout, self.training)
+            return F.dropout(F.relu(h), self.dropout, self.training or self.intrinsic_dropout)
 
         h = torch.cat([drop(self.z_in(z)), drop(self.y_in(one_hot(y, self.n_classes, z)))], 1)
         h = drop(self.joint(h))  # (batch, 1200)

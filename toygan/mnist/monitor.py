@@ -4,9 +4,12 @@ Every ``parzen_every`` epochs the callback draws 10,000 samples from G (a fixed 
 epochs are compared on the same z), chooses sigma from ``logspace(-1, 0, 10)`` by the mean
 log-likelihood of the validation images (train[50000:51000] for a run on the train split) and
 appends (epoch, sigma, valid_ll, seconds) to ``parzen.csv``; ``best.pt`` holds G's weights of the
-best epoch so far. This is the *validation* half of the paper's protocol (parzen_ll.py), run in
-full: it picks the epoch, never the test set. ``--resume`` continues it: rows of epochs past the
-checkpoint are dropped (their epochs are trained again, identically).
+best epoch so far. A G whose dropout is part of its sampling noise (``intrinsic_dropout``, the
+``mirza2014`` CGAN) is also measured without it (column ``valid_ll_no_dropout``; ``valid_ll``,
+which picks ``best.pt``, is the preset's own way of sampling). This is the *validation* half of
+the paper's protocol (parzen_ll.py), run in full: it picks the epoch, never the test set.
+``--resume`` continues it: rows of epochs past the checkpoint are dropped (their epochs are
+trained again, identically).
 """
 
 from __future__ import annotations
@@ -60,6 +63,13 @@ class ParzenMonitor:
         samples = generate(trainer, self.n_samples, self.seed)  # (n, 784); CGAN: 0-9 in turn
         sigma, valid_ll = choose_sigma(samples, self.valid, SIGMAS)
         row = {"epoch": epoch, "sigma": sigma, "valid_ll": float(valid_ll.max())}
+        if getattr(trainer.G, "intrinsic_dropout", False):  # also G sampled without its dropout
+            trainer.G.intrinsic_dropout = False
+            try:
+                samples = generate(trainer, self.n_samples, self.seed)
+            finally:
+                trainer.G.intrinsic_dropout = True
+            row["valid_ll_no_dropout"] = float(choose_sigma(samples, self.valid, SIGMAS)[1].max())
         best = self.best
         self.rows.append(row | {"seconds": round(time.perf_counter() - t0, 2)})
         if best is None or row["valid_ll"] > best["valid_ll"]:

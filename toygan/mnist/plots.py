@@ -93,6 +93,16 @@ def draw_digit_hist(ax, fake_counts: Sequence[float], real_counts: Sequence[floa
     return ax
 
 
+def _finish(fig, path: str | Path, title: str = "", fontsize: int = 10) -> Path:
+    """Title (if any), tight layout, atomic save and close: the end of a multi-panel figure."""
+    if title:
+        fig.suptitle(title, fontsize=fontsize)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+    return Path(path)
+
+
 def save_grid(samples: np.ndarray, path: str | Path, title: str = "") -> Path:
     fig, ax = plt.subplots(figsize=(4, 4.2))
     draw_grid(ax, samples, title)
@@ -263,12 +273,7 @@ def save_mean_d_panels(
     ):  # curves: steps, mean D(real), mean D(fake); one legend, clear of the curves
         draw_mean_d(ax, *curves, per_epoch, legend="center right" if i == 0 else None)
         ax.set_title(label, fontsize=9)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, path)
-    plt.close(fig)
-    return Path(path)
+    return _finish(fig, path, title, 10)
 
 
 def read_info_curves(folder: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -300,3 +305,51 @@ def save_info_curves(
     save_figure(fig, path)
     plt.close(fig)
     return Path(path)
+
+
+def save_intrinsic_dropout(
+    parzen_csv: str | Path,
+    grids: dict[str, np.ndarray],
+    path: str | Path,
+    paper: tuple[float, float] = (132.0, 1.8),
+    title: str = "",
+) -> Path:
+    """A G whose dropout is its noise, sampled both ways: validation Parzen over epochs with
+    and without the dropout (a run's ``parzen.csv``: columns epoch, valid_ll,
+    valid_ll_no_dropout) beside the paper's test number ± s.e., then one 10 x 10 grid per way
+    (``grids``: title -> (100, 784) in [0, 1])."""
+    rows = np.genfromtxt(parzen_csv, delimiter=",", names=True, ndmin=1)
+    if "valid_ll_no_dropout" not in (rows.dtype.names or ()):
+        raise ValueError(f"{parzen_csv} has no valid_ll_no_dropout column (not a dropout G's run)")
+    fig = plt.figure(figsize=(4.6 + 3.6 * len(grids), 4.2))
+    spec = fig.add_gridspec(1, 1 + len(grids), width_ratios=[1.35] + [1.0] * len(grids))
+    ax = fig.add_subplot(spec[0])
+    for key, label, color in (
+        ("valid_ll", "dropout on when sampling (the 2014 code)", "tab:blue"),
+        ("valid_ll_no_dropout", "dropout off (eval mode)", "tab:red"),
+    ):
+        ax.plot(rows["epoch"], rows[key], marker="o", ms=3, lw=1.4, color=color, label=label)
+    ax.axhspan(paper[0] - paper[1], paper[0] + paper[1], color="tab:purple", alpha=0.2)
+    ax.axhline(
+        paper[0], color="tab:purple", lw=1, label=f"paper, test: {paper[0]:g} ± {paper[1]:g}"
+    )
+    ax.set(xlabel="epoch (50,000 images each)", ylabel="validation Parzen log-likelihood (nats)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    for i, (name, grid) in enumerate(grids.items()):
+        draw_grid(fig.add_subplot(spec[1 + i]), grid, name)
+    return _finish(fig, path, title, 11)
+
+
+def save_pretrained_dropout(
+    name: str, parzen_csv: str | Path, path: str | Path, title: str = "", seed: int = 0
+) -> Path:
+    """``save_intrinsic_dropout`` for the shipped generator ``name`` (``toygan.pretrained``):
+    its 10 x 10 grid (noise ``seed``) with and without the dropout it samples with."""
+    from toygan.mnist.hub import pretrained  # the hub builds models; plots import it only here
+
+    G, grids = pretrained(name), {}
+    for on in (True, False):
+        G.G.intrinsic_dropout = on
+        grids[f"dropout {'on' if on else 'off'}: row r asks for digit r"] = G.grid(seed).numpy()
+    return save_intrinsic_dropout(parzen_csv, grids, path, title=title)

@@ -41,11 +41,11 @@
   0.1 divided by 1.00004 after every update (floor 1e-6), momentum 0.5 rising to 0.7, dropout 0.5.
   The paper publishes no code and no init, update order or D-loss scale: those are the 2014
   code's (goodfeli/adversarial, which the paper builds on): irange init with the marginal output
-  bias, simultaneous updates, L_D halved; momentum saturates at epoch 250 as there.
-  **It collapses in our runs:** by ~300 updates G draws one image whatever z and y (README,
-  "CGAN"); PyTorch's init, no dropout in G, lr 0.01, alternating updates and the other reading
-  of the 1200-unit layer collapse too within 600 updates. It stays as the paper's setup to
-  study; ``--model cgan`` defaults to the ``dcgan`` networks, which train.
+  bias, simultaneous updates, L_D halved; momentum saturates at epoch 250 as there. G's dropout
+  stays on when sampling (``intrinsic_dropout``), as in that code's ``IntrinsicDropoutGenerator``,
+  whose ``sample`` (the one its ``parzen_ll.py`` calls) applies the training dropout: with
+  z ~ U[0, 1]^100 G learns to draw its variety from the dropout masks, so in PyTorch's eval mode
+  it draws one image per label (README, "CGAN": validation Parzen with and without).
 - ``chen2016`` (``--model infogan``): InfoGAN's released MNIST setup (openai/InfoGAN
   ``run_mnist_exp.py``): the ``dcgan`` networks with the Q head on D's body
   (``InfoDiscriminator``), latent U(-1, 1)^62 + c_1 ~ Cat(10) + c_2, c_3 ~ U(-1, 1), Adam beta1
@@ -211,6 +211,7 @@ class Preset:
     weight_decay: float = 0.0  # L2 on every weight's gradient (BiGAN: 2.5e-5)
     lr_decay: float = 1.000004  # sgd: lr divided by this after every update
     lr_schedule: str = "constant"  # adam: constant | exp_half (constant, then geometric decay)
+    intrinsic_dropout: bool = False  # G's dropout on when sampling too (IntrinsicDropoutGenerator)
 
 
 _GOODFELLOW2014 = Preset(
@@ -254,6 +255,7 @@ PRESETS = {
         networks="cgan_mlp",
         models=("cgan",),
         lr_decay=1.00004,
+        intrinsic_dropout=True,
     ),
     # InfoGAN's released setup: the dcgan networks (with Q), G at 1e-3
     "chen2016": replace(_DCGAN, name="chen2016", models=("infogan",), g_lr=1e-3),
@@ -275,7 +277,7 @@ PRESETS = {
     ),
 }
 MODELS = ("gan", "cgan", "infogan", "bigan")  # --model: the game (toygan.game)
-DEFAULT_PRESET = {  # cgan: mirza2014 collapses in our runs; dcgan reaches the 97% goal (README)
+DEFAULT_PRESET = {  # cgan: dcgan and mirza2014 both reach 97%; dcgan's FD and Parzen are better
     "gan": "modern",
     "cgan": "dcgan",
     "infogan": "chen2016",
@@ -453,7 +455,8 @@ def build_game(
         )
         game: Game = ConditionalGame(N_CLASSES)
     elif model == "cgan" and p.networks == "cgan_mlp":
-        G, D = CGANGenerator(p.noise_dim, N_CLASSES), CGANDiscriminator(N_CLASSES)
+        G = CGANGenerator(p.noise_dim, N_CLASSES, intrinsic_dropout=p.intrinsic_dropout)
+        D = CGANDiscriminator(N_CLASSES)
         marginals = images.cpu() if images is not None and p.marginal_bias else None
         goodfellow_init_(G, D, marginals, generator)
         game = ConditionalGame(N_CLASSES)

@@ -1,5 +1,8 @@
 """Drawing from a trained MNIST model of any kind: its noise (with the labels or c_1 values asked
 for, CGAN and InfoGAN) and its samples as pixels in [0, 1], in eval mode, from a dedicated RNG.
+A G whose dropout is part of its noise (``intrinsic_dropout``, the ``mirza2014`` CGAN) draws its
+masks from the global RNG, forked and seeded for the draw (``seeded``): the same seed gives the
+same samples and training's random stream is left as it was.
 
 Conditional models are asked for every digit in turn: sample i is drawn for label i % 10 (a
 grid: row r for label r % 10, every row with the same noise vectors, one column per noise).
@@ -7,11 +10,24 @@ grid: row r for label r % 10, every row with the same noise vectors, one column 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
 from toygan.game import parts
 from toygan.mnist.data import OUTPUT_RANGES
 from toygan.mnist.presets import N_CLASSES
+
+
+@contextmanager
+def seeded(seed: int, device: torch.device | str) -> Iterator[None]:
+    """The global RNG (CPU, and ``device`` if CUDA) seeded with ``seed`` inside the block and
+    restored after it (``torch.random.fork_rng``): G's intrinsic dropout masks at sampling."""
+    device = torch.device(device)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
 
 
 def requested_labels(n: int, device, per_row: int = 1) -> torch.Tensor:
@@ -48,7 +64,8 @@ def generate(trainer, n: int, seed: int, chunk: int = 1000, noise=None) -> torch
     was_training = trainer.G.training
     trainer.G.eval()
     noise = sample_noise(trainer.prior, trainer.game, n, rng) if noise is None else noise
-    out = in_chunks(trainer.generate, noise, chunk)  # (n, 784) in G's output range
+    with seeded(seed, trainer.device):
+        out = in_chunks(trainer.generate, noise, chunk)  # (n, 784) in G's output range
     trainer.G.train(was_training)
     return ((out.float() - lo) / (hi - lo)).clamp_(0.0, 1.0)  # (n, 784)
 
