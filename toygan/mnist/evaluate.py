@@ -40,7 +40,7 @@ from toygan.mnist import measures, presets
 from toygan.mnist.classifier import frechet_distance  # noqa: F401 (the evaluation API)
 from toygan.mnist.data import MnistError, load_mnist, to_pixels
 from toygan.mnist.experiment import MnistConfig
-from toygan.mnist.hub import PRETRAINED, PretrainedGenerator, pretrained
+from toygan.mnist.hub import PRETRAINED, RUN_META, PretrainedGenerator, pretrained
 from toygan.mnist.parzen import (  # noqa: F401 (re-exported: the evaluation API)
     SIGMAS,
     held_out,
@@ -364,21 +364,22 @@ def sample_run(
     and ``cfg`` with G's ``metadata`` as "weights". ``dropout`` "on" / "off" overrides whether a
     G with dropout (``intrinsic_dropout``) keeps it when sampling. Refuses a directory that
     holds a training run (only a directory this function wrote may be written again)."""
-    has_dropout = hasattr(G.G, "intrinsic_dropout")
-    if dropout != "preset":
-        if not has_dropout:
-            raise UsageError(
-                "--sample-dropout", f"the {cfg.model} {cfg.preset} generator has no dropout"
-            )
-        G.G.intrinsic_dropout = dropout == "on"
-    on = has_dropout and G.G.intrinsic_dropout
-    G.metadata["sample_dropout"] = ("on" if on else "off") if has_dropout else "none"
     if rundir.holds_run(run_dir):
         stored = io.read_json(run_dir / "config.json") if (run_dir / "config.json").exists() else {}
         if not (isinstance(stored, dict) and "weights" in stored) or rundir.read_status(run_dir):
             raise UsageError(
                 "run_dir", f"{run_dir} holds a training run: give a directory of its own"
             )
+    if not hasattr(G.G, "intrinsic_dropout"):
+        if dropout != "preset":
+            raise UsageError(
+                "--sample-dropout", f"the {cfg.model} {cfg.preset} generator has no dropout"
+            )
+        G.metadata["sample_dropout"] = "none"
+    else:
+        if dropout != "preset":
+            G.G.intrinsic_dropout = dropout == "on"
+        G.metadata["sample_dropout"] = "on" if G.G.intrinsic_dropout else "off"
     run_dir.mkdir(parents=True, exist_ok=True)
     io.save_npy(run_dir / "samples.npy", G.generate(n, seed).numpy())
     if cfg.model in ("cgan", "infogan"):  # generate asks for 0, 1, ..., 9, 0, ...
@@ -416,14 +417,9 @@ def best_run(run_dir: Path, data_dir: str, n: int, seed: int, dropout: str = "pr
     if not path.is_file():
         raise UsageError("--best", f"{run_dir} has no best.pt: train it with --parzen-every N")
     state = io.load_checkpoint(path)
-    meta = {k: str(state[k]) for k in ("epoch", "sigma", "valid_ll", "valid") if k in state}
-    G = PretrainedGenerator(f"{run_dir.name}/best", meta | {"source": str(path)},
-                            kind=(cfg.model, cfg.preset))  # fmt: skip
-    try:
-        G.G.load_state_dict(state.get("generator"))
-    except (RuntimeError, TypeError, AttributeError) as err:
-        why = " ".join(str(err).split())[:160]  # one line
-        raise FileError(path, f"holds no {cfg.model} {cfg.preset} generator ({why})") from None
+    meta = {k: str(state[k]) for k in RUN_META if k in state} | {"source": str(path)}
+    kind = (cfg.model, cfg.preset)
+    G = PretrainedGenerator(" ".join(kind), meta, kind).load(state.get("generator"), path)
     cfg.data_dir = data_dir or cfg.data_dir
     out = run_dir / ("best" if dropout == "preset" else f"best-dropout-{dropout}")
     return sample_run(G.eval(), cfg, out, n, seed, dropout)

@@ -45,6 +45,7 @@ PRETRAINED = {
     "bigan": ("bigan", "donahue2016"),
 }
 ENCODER_PREFIX = "encoder."  # BiGAN: E's tensors in the same file
+RUN_META = ("epoch", "sigma", "valid_ll", "valid")  # what best.pt says of its G (monitor)
 
 
 def weights_name(model: str, preset: str) -> str:
@@ -81,6 +82,27 @@ class PretrainedGenerator(nn.Module):
         self.G, self.game, self.prior = G, game, presets.build_prior(preset, self.model)
         self.E = game.networks.get("encoder")
         self.lo, self.hi = OUTPUT_RANGES[G.output]
+
+    def load(self, tensors: Any, path: Path) -> PretrainedGenerator:
+        """Load G's tensors (and E's, under ``encoder.``) as float32 from those read from
+        ``path``; ``FileError`` (one line) naming ``path`` if they are not G's."""
+        if not isinstance(tensors, dict):
+            raise FileError(path, "holds no generator weights")
+        tensors = {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+        g = {k: v for k, v in tensors.items() if not k.startswith(ENCODER_PREFIX)}
+        e = {k[len(ENCODER_PREFIX) :]: v for k, v in tensors.items() if k not in g}
+        try:
+            self.G.load_state_dict(g)
+            if self.E is not None:
+                self.E.load_state_dict(e)
+            elif e:
+                raise RuntimeError(f"unexpected encoder tensors {sorted(e)[:2]}")
+        except RuntimeError as err:
+            why = " ".join(str(err).split())[:160]  # one line
+            raise FileError(
+                path, f"holds no {self.name} generator (the file does not fit it: {why})"
+            ) from None
+        return self
 
     def forward(self, noise) -> torch.Tensor:
         x = self.game.generate(self.G, noise)  # (batch, 784) in G's output range
@@ -144,20 +166,7 @@ def pretrained(name: str = "goodfellow2014", weights_dir: str | Path | None = No
             metadata = sf.metadata() or {}
     except Exception as err:  # safetensors' own error type differs across versions
         raise FileError(path, f"not a readable safetensors file ({err})") from None
-    model = PretrainedGenerator(name, metadata)
-    tensors = {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
-    g = {k: v for k, v in tensors.items() if not k.startswith(ENCODER_PREFIX)}
-    e = {k[len(ENCODER_PREFIX) :]: v for k, v in tensors.items() if k not in g}
-    try:
-        model.G.load_state_dict(g)
-        if model.E is not None:
-            model.E.load_state_dict(e)
-        elif e:
-            raise RuntimeError(f"unexpected encoder tensors {sorted(e)[:2]}")
-    except RuntimeError as err:
-        why = " ".join(str(err).split())[:160]  # one line
-        raise FileError(path, f"does not fit the {name} generator ({why})") from None
-    return model.eval()
+    return PretrainedGenerator(name, metadata).load(tensors, path).eval()
 
 
 def export(
@@ -214,7 +223,7 @@ def export_run(
         if not isinstance(trainer.get("encoder"), dict):
             raise FileError(path, "holds no encoder weights")
         tensors |= {ENCODER_PREFIX + k: v for k, v in trainer["encoder"].items()}
-    meta = {k: state[k] for k in ("epoch", "sigma", "valid_ll", "valid") if k in state}
+    meta = {k: state[k] for k in RUN_META if k in state}
     meta |= {"seed": cfg.get("seed"), "device": cfg.get("device"), "source": path.name}
     meta |= {"model": model, "run_preset": cfg["preset"]}
     return export(tensors, name, out, dtype, meta)
