@@ -206,6 +206,10 @@ def test_evaluate_best_refuses_bad_runs_in_one_line(tmp_path, capsys):
     assert "best.pt" in refused(str(run), "--best")
     (run / "config.json").write_text(json.dumps({"dataset": "toy"}))
     assert "config.json" in refused(str(run), "--best")
+    for model, preset in (("cgan", "nope"), ("bigan", "mirza2014")):  # an edited config
+        cfg = {"dataset": "mnist", "model": model, "preset": preset}
+        (run / "config.json").write_text(json.dumps(cfg))
+        assert "config.json" in refused(str(run), "--best")
 
 
 @pytest.mark.parametrize("name", ["cgan", "mirza2014", "infogan", "bigan"])

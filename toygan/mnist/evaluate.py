@@ -419,7 +419,11 @@ def best_run(run_dir: Path, data_dir: str, n: int, seed: int, dropout: str = "pr
     state = io.load_checkpoint(path)
     meta = {k: str(state[k]) for k in RUN_META if k in state} | {"source": str(path)}
     kind = (cfg.model, cfg.preset)
-    G = PretrainedGenerator(" ".join(kind), meta, kind).load(state.get("generator"), path)
+    try:
+        G = PretrainedGenerator(" ".join(kind), meta, kind)
+    except ValueError as err:  # an unknown preset, or one that does not train the model
+        raise FileError(run_dir / "config.json", str(err)) from None
+    G.load(state.get("generator"), path)
     cfg.data_dir = data_dir or cfg.data_dir
     out = run_dir / ("best" if dropout == "preset" else f"best-dropout-{dropout}")
     return sample_run(G.eval(), cfg, out, n, seed, dropout)
