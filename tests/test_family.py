@@ -444,7 +444,8 @@ def test_a_bigan_run_exports_g_and_e_as_pretrained_weights(tmp_path):
 
     run = tmp_path / "bigan"
     assert main([*TINY, "--model", "bigan", "--epochs", "1", "--out", str(run)]) == 0
-    assert hub_main([str(run), "--out", str(tmp_path / "w"), "--dtype", "float32"]) == 0
+    argv = [str(run), "--out", str(tmp_path / "w"), "--dtype", "float32", "--source", "last"]
+    assert hub_main(argv) == 0
     model = pretrained("bigan", weights_dir=tmp_path / "w")
     state = io.load_checkpoint(run / "checkpoint.pt")["trainer"]
     for net, key in ((model.G, "generator"), (model.E, "encoder")):

@@ -6,7 +6,7 @@ under (p_data + p_g)/2, estimated from fresh samples of both distributions.
 
 import numpy as np
 import torch
-from hypothesis import Phase, assume, given, settings
+from hypothesis import Phase, assume, example, given, settings
 from hypothesis import strategies as st
 from oracles import mixtures as _mixtures
 from oracles import np_logpdf
@@ -17,6 +17,11 @@ from toygan.toy.fit import fit_discriminator
 from toygan.toy.mixture import GaussianMixture
 
 STEPS = 800  # enough for errors of ~0.01 on these pairs, well inside the 0.05 bound
+# Least squares: 800 steps hold its 0.1 bound where G's widest component is at most 2.5 times
+# as wide as the data's narrowest (measured on 40 drawn pairs: at most 0.047). Narrow data modes
+# inside wide generator mass make D* = tanh(l / 2) steep there and the fit slower: ratios 3.3-4.9
+# measured 0.03-0.13 at 800 steps, 0.007-0.028 at 6,000 (``LONG_STEPS``, the test below).
+LS_MAX_RATIO, LONG_STEPS = 2.5, 6000
 # no shrinking: each example trains a network, and a broken loss fails every example anyway
 NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 
@@ -80,19 +85,49 @@ def np_dens(d, x):
     return np.exp(np_logpdf(d, x))
 
 
-@settings(max_examples=2, deadline=None, phases=NO_SHRINK)
-@given(mixtures(), mixtures(), st.integers(0, 2**16))
-def test_fitted_least_squares_d_converges_to_its_optimum(p_data, p_g, seed):
-    # D* = (b p_data + a p_g) / (p_data + p_g) with a = -1, b = 1: tanh(l / 2), l the log-ratio
-    D = fit_discriminator(p_data, p_g, steps=STEPS, seed=seed, objective="least_squares_chi2")
+def least_squares_error(p_data, p_g, seed: int, steps: int) -> float:
+    """Mean |D - D*| under (p_data + p_g)/2 of a least-squares D fitted for ``steps``, where
+    D* = (b p_data + a p_g) / (p_data + p_g) with a = -1, b = 1: tanh(l / 2), l the log-ratio."""
+    D = fit_discriminator(p_data, p_g, steps=steps, seed=seed, objective="least_squares_chi2")
     rng = torch.Generator().manual_seed(seed + 1)
     x = torch.cat([p_data.sample(4000, rng), p_g.sample(4000, rng)])  # (8000, 1) ~ (p + q)/2
     xs = x.squeeze(1).double().numpy()
     d_star = np.tanh(0.5 * (np_logpdf(p_data, xs) - np_logpdf(p_g, xs)))
     with torch.no_grad():
         d = D(x).squeeze(1).double().numpy()
-    err = float(np.mean(np.abs(d - d_star)))
+    return float(np.mean(np.abs(d - d_star)))
+
+
+@settings(max_examples=2, deadline=None, phases=NO_SHRINK)
+@given(mixtures(), mixtures(), st.integers(0, 2**16))
+def test_fitted_least_squares_d_converges_to_its_optimum(p_data, p_g, seed):
+    assume(max(p_g.stds) <= LS_MAX_RATIO * min(p_data.stds))  # the regime of the 800-step claim
+    err = least_squares_error(p_data, p_g, seed, STEPS)
     assert err <= 0.1, f"mean |D - D*| = {err:.4f} (D* in [-1, 1])"
+
+
+NARROW_DATA = GaussianMixture(
+    [-1.2377653700612012, 2.0, 0.4226276609715365],
+    [0.30000000000000004, 0.35635094152018676, 0.4598453238014034],
+    [0.40336335672739204, 0.48450628552153374, 0.11213035775107426],
+)
+WIDE_G = GaussianMixture(
+    [-2.392164085893697, 2.027472915163047, 1.2962384668255833e-238],
+    [1.3337984424578768, 1.1804245393364547, 0.7085267801281239],
+    [0.17436500668416416, 0.4523583498946181, 0.3732766434212178],
+)
+
+
+@settings(max_examples=2, deadline=None, phases=NO_SHRINK)
+@example(NARROW_DATA, WIDE_G, 11418)  # 0.128 at 800 steps (it broke the old claim), 0.028 here
+@given(
+    _mixtures(spread=3.0, std=(0.3, 0.5), min_weight=0.1),  # narrow data modes
+    _mixtures(spread=3.0, std=(1.0, 1.5), min_weight=0.1),  # wide generator ones (ratio 2-5)
+    st.integers(0, 2**16),
+)
+def test_least_squares_d_beside_wide_generator_modes_needs_longer(p_data, p_g, seed):
+    err = least_squares_error(p_data, p_g, seed, LONG_STEPS)
+    assert err <= 0.05, f"mean |D - D*| = {err:.4f} after {LONG_STEPS} steps"
 
 
 @settings(max_examples=2, deadline=None, phases=NO_SHRINK)

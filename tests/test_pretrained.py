@@ -95,6 +95,71 @@ def test_export_cli_writes_weights_with_the_runs_provenance(tmp_path, capsys):
     assert model.metadata["source"] == "best.pt"
 
 
+def test_export_cli_defaults_to_a_folder_of_the_run_and_never_replaces_weights(tmp_path, capsys):
+    """``python -m toygan.hub RUN --source last`` once wrote into the installed package and
+    replaced the shipped modern.safetensors; now its default is RUN/weights, and an existing
+    file, shipped or not, is replaced only with --force."""
+    import hashlib
+
+    from toygan.mnist.hub import WEIGHTS_DIR
+
+    G, _ = presets.build_models("goodfellow2014")
+    run = _run_with_best(tmp_path, G.state_dict())
+    save_torch(run / "checkpoint.pt", {"trainer": {"generator": G.state_dict()}})
+    shipped = {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in WEIGHTS_DIR.iterdir()}
+    assert hub_main([str(run), "--source", "last"]) == 0
+    assert (run / "weights" / "goodfellow2014.safetensors").is_file()
+    capsys.readouterr()
+    before = (run / "weights" / "goodfellow2014.safetensors").read_bytes()
+    assert hub_main([str(run)]) == 2  # the file exists: refused, untouched
+    err = capsys.readouterr().err
+    assert "--force" in err and err.count("\n") == 1
+    assert (run / "weights" / "goodfellow2014.safetensors").read_bytes() == before
+    assert hub_main([str(run), "--out", str(WEIGHTS_DIR), "--source", "last"]) == 2
+    err = capsys.readouterr().err
+    assert "shipped" in err and "--force" in err and err.count("\n") == 1
+    after = {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in WEIGHTS_DIR.iterdir()}
+    assert after == shipped  # nothing in the package changed
+    assert hub_main([str(run), "--force"]) == 0  # on purpose: replaced, best.pt's G this time
+    assert toygan.pretrained("goodfellow2014", weights_dir=run / "weights").metadata[
+        "source"
+    ] == "best.pt"
+
+
+def test_export_cli_refuses_source_best_without_best_pt(tmp_path, capsys):
+    G, _ = presets.build_models("goodfellow2014")
+    run = _run_with_best(tmp_path, G.state_dict())
+    (run / "best.pt").unlink()
+    save_torch(run / "checkpoint.pt", {"trainer": {"generator": G.state_dict()}})
+    for argv in ([str(run)], [str(run), "--source", "best"]):
+        assert hub_main([*argv, "--out", str(tmp_path / "w")]) == 2
+        err = capsys.readouterr().err
+        assert "--source" in err and "best.pt" in err and err.count("\n") == 1
+    assert not (tmp_path / "w").exists()
+    (run / "config.json").write_text(json.dumps({"preset": "donahue2016", "model": "bigan"}))
+    save_torch(run / "best.pt", {"generator": G.state_dict()})
+    assert hub_main([str(run), "--out", str(tmp_path / "w")]) == 2  # bigan: best.pt has no E
+    assert "--source last" in capsys.readouterr().err
+
+
+def test_export_cli_path_flags_attacked(tmp_path, capsys):
+    G, _ = presets.build_models("goodfellow2014")
+    run = _run_with_best(tmp_path, G.state_dict())
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    cases = [
+        ([str(a_file)], "run_dir"),  # a file where a directory is expected
+        ([str(a_file / "inside")], "run_dir"),  # a path inside a file
+        ([str(run), "--out", str(a_file)], "--out"),  # a file where a directory is expected
+        ([str(run), "--out", str(a_file / "inside")], "--out"),  # a path inside a file
+    ]
+    for argv, name in cases:
+        assert hub_main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert name in err and err.count("\n") == 1, (argv, err)
+    assert a_file.read_text() == "x" and not (run / "weights").exists()
+
+
 @pytest.mark.parametrize(
     "setup, message",
     [

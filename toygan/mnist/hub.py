@@ -10,9 +10,11 @@ pickle, nothing runs on load); the file's metadata records where the weights com
 epoch, validation Parzen log-likelihood). Weights are stored in float16 when that moves the
 Parzen number by at most 0.5 nats (checked by ``export``'s caller) and loaded as float32.
 
-``export(best_pt, name)`` writes such a file from a run's ``best.pt`` (``toygan.mnist.monitor``)
-or ``checkpoint.pt``; from the shell: ``python -m toygan.hub RUN_DIR [--dtype float16]`` (the
-name is the run's preset).
+``export(state, name, out)`` writes such a file from a run's ``best.pt`` (``toygan.mnist.monitor``)
+or ``checkpoint.pt``; from the shell: ``python -m toygan.hub RUN_DIR [--source best|last]
+[--dtype float16]`` (the name is the run's preset), into ``RUN_DIR/weights/`` unless ``--out``
+says otherwise. An existing file is never replaced without ``--force``, so the shipped weights
+are replaced only on purpose (``--out toygan/mnist/weights --force``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from toygan import io
-from toygan.cli import OneLineParser, UsageError, run_cli
+from toygan.cli import OneLineParser, UsageError, run_cli, writable_dir
 from toygan.io import FileError
 from toygan.mnist import presets
 from toygan.mnist.data import OUTPUT_RANGES
@@ -172,30 +174,50 @@ def pretrained(name: str = "goodfellow2014", weights_dir: str | Path | None = No
 def export(
     state: dict[str, torch.Tensor],
     name: str,
-    out: str | Path | None = None,
+    out: str | Path,
     dtype: torch.dtype = torch.float16,
     metadata: dict[str, Any] | None = None,
+    force: bool = False,
 ) -> Path:
     """Write G's ``state`` (a state_dict, e.g. ``torch.load(best.pt)["generator"]``) as
-    ``<out>/<name>.safetensors`` in ``dtype``, with ``metadata`` (values as strings)."""
-    path = Path(out or WEIGHTS_DIR) / f"{name}.safetensors"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ``<out>/<name>.safetensors`` in ``dtype``, with ``metadata`` (values as strings), atomically.
+
+    An existing file there (a shipped one included, when ``out`` is the package's ``weights/``)
+    is replaced only with ``force``: ``FileExistsError`` otherwise, before anything is written.
+    """
+    path = Path(out) / f"{name}.safetensors"
+    if path.exists() and not force:
+        raise FileExistsError(path)
     tensors = {  # floats in dtype; integer buffers (batch norm's counts) as they are
         k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
         for k, v in state.items()
     }
     meta = {"preset": name, "dtype": str(dtype).removeprefix("torch.")}
     meta |= {k: str(v) for k, v in (metadata or {}).items()}
-    save_file(tensors, str(path), metadata=meta)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with io.atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
     return path
 
 
 def export_run(
-    run_dir: str | Path, dtype: torch.dtype, out: str | Path | None = None, source: str = "best"
+    run_dir: str | Path,
+    dtype: torch.dtype,
+    out: str | Path | None = None,
+    source: str = "best",
+    force: bool = False,
 ) -> Path:
-    """Export G (and BiGAN's E) of ``run_dir`` as its pretrained weights (``weights_name``):
-    ``source`` "best" (the ``best.pt`` of the validation Parzen, else the last checkpoint) or
-    "last" (``checkpoint.pt``), with the run's seed, epoch and validation Parzen as metadata."""
+    """Export G (and BiGAN's E) of ``run_dir`` as its pretrained weights (``weights_name``) into
+    ``out`` (default: ``run_dir/weights``): ``source`` "best" (``best.pt``, G at the best
+    validation Parzen) or "last" (``checkpoint.pt``), with the run's seed, epoch and validation
+    Parzen as metadata.
+
+    Raises:
+        UsageError: ``--source best`` on a run without ``best.pt`` (or a BiGAN run, whose
+            best.pt holds G without its E); ``--out`` holds the file already (without
+            ``force``) or is not a writable directory.
+        FileError: config.json or the checkpoint is unusable.
+    """
     run_dir = Path(run_dir)
     cfg = io.read_json(run_dir / "config.json")
     if not isinstance(cfg, dict) or cfg.get("preset") not in presets.PRESETS:
@@ -207,12 +229,25 @@ def export_run(
         name = weights_name(model, cfg["preset"])
     except ValueError as err:
         raise FileError(run_dir / "config.json", str(err)) from None
-    path = run_dir / "best.pt"
-    path = (
-        path
-        if path.exists() and source == "best" and model != "bigan"
-        else path.with_name("checkpoint.pt")
-    )  # BiGAN: G and E of one step (best.pt holds G only)
+    if source not in SOURCES:
+        raise UsageError("--source", f"must be one of {list(SOURCES)}, got {source!r}")
+    path = run_dir / SOURCES[source]
+    if source == "best" and model == "bigan":
+        raise UsageError("--source", "a bigan run's best.pt holds G without its encoder E; "
+                         "use --source last (checkpoint.pt: G and E of one step)")  # fmt: skip
+    if source == "best" and not path.is_file():
+        raise UsageError("--source", f"{run_dir} has no best.pt (the run had no --parzen-every); "
+                         "use --source last to export checkpoint.pt")  # fmt: skip
+    out = Path(out) if out is not None else run_dir / "weights"
+    target = out / f"{name}.safetensors"
+    if target.exists() and not force:
+        shipped = target.resolve().parent == WEIGHTS_DIR.resolve()
+        raise UsageError(
+            "--out", f"{target} exists{' (weights shipped with toygan)' if shipped else ''}; "
+            "pass --force to replace it, or choose another --out"
+        )  # fmt: skip
+    if out.exists() and not out.is_dir():
+        raise UsageError("--out", f"{out} is a file, not a directory")
     state = io.load_checkpoint(path)
     trainer = state.get("trainer") or {}
     generator = state.get("generator", trainer.get("generator"))
@@ -226,27 +261,43 @@ def export_run(
     meta = {k: state[k] for k in RUN_META if k in state}
     meta |= {"seed": cfg.get("seed"), "device": cfg.get("device"), "source": path.name}
     meta |= {"model": model, "run_preset": cfg["preset"]}
-    return export(tensors, name, out, dtype, meta)
+    writable_dir(str(out), "out")
+    return export(tensors, name, out, dtype, meta, force=force)
+
+
+SOURCES = {"best": "best.pt", "last": "checkpoint.pt"}  # --source: which file holds G
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m toygan.hub RUN_DIR [--dtype float16|float32] [--out DIR]``."""
+    """``python -m toygan.hub RUN_DIR [--source best|last] [--dtype float16|float32] [--out DIR]
+    [--force]``."""
     parser = OneLineParser(prog="toygan.hub", description="export a run's G as pretrained weights")
     parser.add_argument("run_dir", help="an MNIST run directory with best.pt or checkpoint.pt")
     parser.add_argument("--dtype", choices=["float16", "float32"], default="float16")
-    parser.add_argument("--out", default="", help="folder ('': the package's weights/)")
+    parser.add_argument(
+        "--out", default=None,
+        help="folder for NAME.safetensors (default: RUN_DIR/weights; load it with "
+        "toygan.pretrained(NAME, weights_dir=...))",
+    )  # fmt: skip
     parser.add_argument(
         "--source",
-        choices=["best", "last"],
+        choices=list(SOURCES),
         default="best",
-        help="best.pt (best validation Parzen) or the last checkpoint.pt",
+        help="best: best.pt (G at the best validation Parzen; default); last: checkpoint.pt",
     )
+    parser.add_argument(
+        "--force", action="store_true",
+        help="replace NAME.safetensors if --out holds it (default: refuse; shipped weights too)",
+    )  # fmt: skip
     ns = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
     def body() -> int:
-        if not (Path(ns.run_dir) / "config.json").is_file():
+        run_dir = Path(ns.run_dir)
+        if not run_dir.is_dir():
+            raise UsageError("run_dir", f"{run_dir} is not a directory")
+        if not (run_dir / "config.json").is_file():
             raise UsageError("run_dir", f"{ns.run_dir} has no config.json")
-        path = export_run(ns.run_dir, getattr(torch, ns.dtype), ns.out or None, ns.source)
+        path = export_run(run_dir, getattr(torch, ns.dtype), ns.out, ns.source, ns.force)
         print(f"saved {path}")
         return 0
 

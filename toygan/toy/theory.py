@@ -233,18 +233,35 @@ def jensen_shannon(p: Density, q: Density, **quad) -> float:
     return float((w * half_mass * g.clamp(0.0, LOG2)).sum())
 
 
-def _crossings(fn: Callable[[torch.Tensor], torch.Tensor], lo: float, hi: float, step: float):
-    """Points in (lo, hi) where ``fn`` changes sign: a scan every ``step``, then 60 bisections."""
+def _sign_changes(fn: Callable[[torch.Tensor], torch.Tensor], lo: float, hi: float, step: float):
+    """(crossings (K,), signs (K + 1,)): the points in (lo, hi) where ``fn`` changes sign (a scan
+    every ``step``, then 60 bisections) and the sign of ``fn`` before the first, between
+    consecutive ones and after the last (all 0 if ``fn`` is 0 at every node).
+
+    A node where ``fn`` is exactly 0 has no sign of its own: the scan compares each node of
+    nonzero sign with the next such node, so a crossing that falls on a node (two CDFs crossing
+    at x = 0, where a node sits at -3e-16) is found like any other, and the sign of a segment is
+    that of its scan nodes, not of one point in it (where a tail gap may round to 0).
+    """
     n = max(2, math.ceil((hi - lo) / step) + 1)
     x = torch.linspace(lo, hi, n, dtype=torch.float64)  # (n,)
     v = fn(x)
-    i = torch.nonzero(v[:-1] * v[1:] < 0).reshape(-1)  # sign changes in [x_i, x_i+1]
-    a, b, va = x[i], x[i + 1], v[i]
+    nz = torch.nonzero(v != 0).reshape(-1)  # nodes with a sign
+    change = torch.nonzero(v[nz[:-1]] * v[nz[1:]] < 0).reshape(-1)  # sign changes between them
+    a, b, va = x[nz[change]], x[nz[change + 1]], v[nz[change]]
     for _ in range(60):
         mid = 0.5 * (a + b)
         same = fn(mid) * va > 0
         a, b = torch.where(same, mid, a), torch.where(same, b, mid)
-    return 0.5 * (a + b)  # (K,)
+    if len(nz) == 0:
+        return 0.5 * (a + b), torch.zeros(1, dtype=torch.float64)
+    signs = torch.sign(torch.cat([v[nz[:1]], v[nz[change + 1]]]))  # (K + 1,)
+    return 0.5 * (a + b), signs
+
+
+def _crossings(fn: Callable[[torch.Tensor], torch.Tensor], lo: float, hi: float, step: float):
+    """The points in (lo, hi) where ``fn`` changes sign (``_sign_changes``)."""
+    return _sign_changes(fn, lo, hi, step)[0]
 
 
 def _cdf_gap(p_data: Density, p_g: Density) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -282,12 +299,11 @@ class OptimalCritic:
     def __init__(self, p_data: Density, p_g: Density) -> None:
         gap = _cdf_gap(p_data, p_g)
         lo, hi, scale = support_interval(p_data, p_g)
-        knots = torch.cat(
-            [torch.tensor([lo], dtype=torch.float64), _crossings(gap, lo, hi, scale / 16)]
-        )
+        crossings, signs = _sign_changes(gap, lo, hi, scale / 16)
+        knots = torch.cat([torch.tensor([lo], dtype=torch.float64), crossings])
         ends = torch.cat([knots[1:], torch.tensor([hi], dtype=torch.float64)])
         self.knots = knots  # (K + 1,) segment starts
-        self.slopes = torch.sign(gap(0.5 * (knots + ends)))  # (K + 1,)
+        self.slopes = signs  # (K + 1,) sign(F_g - F_data) on each segment
         rise = self.slopes * (ends - knots)
         self.values = torch.cat([torch.zeros(1, dtype=torch.float64), rise.cumsum(0)[:-1]])
 
