@@ -18,8 +18,8 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import torch  # noqa: E402
 import pytest  # noqa: E402
+import torch  # noqa: E402
 from hypothesis import HealthCheck, is_hypothesis_test, settings  # noqa: E402
 
 torch.set_num_threads(1)

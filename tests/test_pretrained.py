@@ -121,9 +121,10 @@ def test_export_cli_defaults_to_a_folder_of_the_run_and_never_replaces_weights(t
     after = {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in WEIGHTS_DIR.iterdir()}
     assert after == shipped  # nothing in the package changed
     assert hub_main([str(run), "--force"]) == 0  # on purpose: replaced, best.pt's G this time
-    assert toygan.pretrained("goodfellow2014", weights_dir=run / "weights").metadata[
-        "source"
-    ] == "best.pt"
+    assert (
+        toygan.pretrained("goodfellow2014", weights_dir=run / "weights").metadata["source"]
+        == "best.pt"
+    )
 
 
 def test_export_cli_refuses_source_best_without_best_pt(tmp_path, capsys):
