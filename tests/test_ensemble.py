@@ -43,7 +43,7 @@ def test_member_is_the_single_run_with_its_seed(kw):
     for i, s in enumerate(seeds):
         single = build_trainer(_cfg(seed=s, **kw))
         single.train(25, progress=False)
-        g, d = member_modules(ens, i)
+        g, d = member_modules(ens, i, _cfg(**kw))
         ours = [*g.parameters(), *d.parameters()]
         for a, b in zip(ours, [*single.G.parameters(), *single.D.parameters()], strict=True):
             torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
@@ -54,7 +54,7 @@ def test_member_does_not_depend_on_the_other_members():
     crowd = build_ensemble(_cfg(), [1, 5, 9])
     alone.train(20, progress=False)
     crowd.train(20, progress=False)
-    a, b = member_modules(alone, 0)[0], member_modules(crowd, 1)[0]
+    a, b = member_modules(alone, 0, _cfg())[0], member_modules(crowd, 1, _cfg())[0]
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-5)
 
@@ -100,7 +100,7 @@ def test_member_grad_norms_match_single_models():
     z = torch.randn(64, 3, 1, generator=torch.Generator().manual_seed(0))
     norms = member_g_grad_norms(ens.G, ens.D, z, "saturating")
     for i in range(3):
-        g, d = member_modules(ens, i)
+        g, d = member_modules(ens, i, _cfg())
         get_objective("saturating").generator_loss(d(g(z[:, i]))).backward()
         torch.testing.assert_close(norms[i], grad_norm(list(g.parameters())), rtol=1e-4, atol=0)
 

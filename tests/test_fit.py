@@ -130,21 +130,50 @@ def test_least_squares_d_beside_wide_generator_modes_needs_longer(p_data, p_g, s
     assert err <= 0.05, f"mean |D - D*| = {err:.4f} after {LONG_STEPS} steps"
 
 
-@settings(max_examples=2, deadline=None, phases=NO_SHRINK)
-@given(mixtures(), mixtures(), st.integers(0, 2**16))
-def test_fitted_hinge_d_has_the_sign_of_p_data_minus_p_g(p_data, p_g, seed):
-    D = fit_discriminator(p_data, p_g, steps=STEPS, seed=seed, objective="hinge")
+def hinge_sign_agreement(p_data, p_g, seed: int, steps: int, mass_floor: float) -> float | None:
+    """The share of points where a hinge D fitted for ``steps`` has the sign of p_data - p_g,
+    over fresh points of (p_data + p_g)/2 where |p_data - p_g| > 0.2 (p_data + p_g) (not tiny)
+    and (p_data + p_g)/2 is at least ``mass_floor`` of its largest value; None when fewer than
+    100 such points (nearly equal distributions: every D of norm <= 1 is optimal)."""
+    D = fit_discriminator(p_data, p_g, steps=steps, seed=seed, objective="hinge")
     rng = torch.Generator().manual_seed(seed + 1)
     x = torch.cat([p_data.sample(4000, rng), p_g.sample(4000, rng)])
     xs = x.squeeze(1).double().numpy()
     pd, pg = np_dens(p_data, xs), np_dens(p_g, xs)
-    clear = np.abs(pd - pg) > 0.2 * (pd + pg)  # |p_data - p_g| not tiny
-    if clear.sum() < 100:  # (nearly) equal distributions: every D of norm <= 1 is optimal
-        return
+    clear = (np.abs(pd - pg) > 0.2 * (pd + pg)) & (pd + pg >= mass_floor * (pd + pg).max())
+    if clear.sum() < 100:
+        return None
     with torch.no_grad():
         d = D(x).squeeze(1).double().numpy()
-    agree = float(np.mean(np.sign(d[clear]) == np.sign(pd - pg)[clear]))
-    assert agree >= 0.97, f"sign agrees on {agree:.3f} of the points"
+    return float(np.mean(np.sign(d[clear]) == np.sign(pd - pg)[clear]))
+
+
+# The hinge D's sign after 800 steps holds where the pair has mass: on a pair whose densities
+# differ mostly in the tails (seed 201, below) the sign is wrong at x in [2.6, 3.7], where
+# (p_data + p_g)/2 is under 5% of its peak: 93.7% agreement there at 800 and 2,000 steps, 100% at
+# 6,000 (``LONG_STEPS``).
+HINGE_MASS = 0.05
+TAIL_DATA = GaussianMixture(
+    [8.766576145566398e-280, -0.0011954975501188988, -2.0605761180049873],
+    [1.1834790385620013, 0.759361975402598, 0.4682912143242837],
+    [0.3458637124062877, 0.5764395206771461, 0.07769676691656625],
+)
+TAIL_G = GaussianMixture([1e-09], [0.9141350400927695])
+
+
+@settings(max_examples=2, deadline=None, phases=NO_SHRINK)
+@given(mixtures(), mixtures(), st.integers(0, 2**16))
+def test_fitted_hinge_d_has_the_sign_of_p_data_minus_p_g(p_data, p_g, seed):
+    agree = hinge_sign_agreement(p_data, p_g, seed, STEPS, HINGE_MASS)
+    assert agree is None or agree >= 0.97, f"sign agrees on {agree:.3f} of the points"
+
+
+@settings(max_examples=1, deadline=None, phases=NO_SHRINK)
+@example(TAIL_DATA, TAIL_G, 201)
+@given(mixtures(), mixtures(), st.integers(0, 2**16))
+def test_fitted_hinge_d_has_the_sign_in_the_tails_too_when_trained_longer(p_data, p_g, seed):
+    agree = hinge_sign_agreement(p_data, p_g, seed, LONG_STEPS, 0.0)
+    assert agree is None or agree >= 0.97, f"sign agrees on {agree:.3f} of the points"
 
 
 @settings(max_examples=2, deadline=None, phases=NO_SHRINK)

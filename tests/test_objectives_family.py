@@ -63,8 +63,10 @@ def test_analytic_and_hooks():
     assert {n: o.analytic for n, o in OBJECTIVES.items()} == {
         "saturating": True, "nonsaturating": True, "least_squares": True,
         "least_squares_chi2": True, "hinge": True, "wasserstein_gp": False,
-        "wasserstein_clip": True,
+        "wasserstein_clip": True, "r1": False,
     }  # fmt: skip
+    zero_sum = {n for n, o in OBJECTIVES.items() if o.zero_sum}  # G minimises -L_D
+    assert zero_sum == {"saturating", "wasserstein_gp", "wasserstein_clip"}
     assert get_objective("wasserstein_gp").with_params(gp_lambda=1.0).params["gp_lambda"] == 1.0
     assert least_squares(-1, 1, 0).params == get_objective("least_squares_chi2").params
     with pytest.raises(ValueError, match="no parameter"):

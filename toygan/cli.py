@@ -87,8 +87,12 @@ def add_dataclass_arguments(
             kwargs["action"] = argparse.BooleanOptionalAction
         elif origin is list:
             kwargs.update(nargs="+", type=typing.get_args(tp)[0])
-        elif origin in (typing.Union, types.UnionType):  # T | None
-            kwargs["type"] = next(a for a in typing.get_args(tp) if a is not type(None))
+        elif origin in (typing.Union, types.UnionType):  # T | None, list[T] | None
+            inner = next(a for a in typing.get_args(tp) if a is not type(None))
+            if typing.get_origin(inner) is list:
+                kwargs.update(nargs="+", type=typing.get_args(inner)[0])
+            else:
+                kwargs["type"] = inner
         else:
             kwargs["type"] = tp
         if f.name in choices:

@@ -31,11 +31,13 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 from torch import nn
+from torch.func import functional_call
 from tqdm.auto import tqdm
 
 from toygan.game import Batch, Game, join, parts
 from toygan.objectives import Objective, get_objective
 from toygan.optim import LeanAdam
+from toygan.unroll import unroll
 
 STAT_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")  # the names make_optimizer knows
@@ -125,6 +127,11 @@ def intra_op_threads(n: int | None):
         torch.set_num_threads(before)
 
 
+def _cached(net: nn.Module) -> bool:
+    """True if ``net`` computes its gradients by ``backward_cached`` (toygan's plain MLPs)."""
+    return hasattr(net, "backward_cached") and getattr(net, "cached_backward", True)
+
+
 def _clear_grads(params: Sequence[nn.Parameter]) -> None:
     """``optimizer.zero_grad(set_to_none=True)`` without its profiler bookkeeping."""
     for p in params:
@@ -211,7 +218,9 @@ class GANTrainer:
     ``"separate"`` (one pass each, as the DCGAN/InfoGAN code calls D: a D with batch norm then
     normalises real and fake minibatches by their own statistics). ``game``: what G and D see
     (``toygan.game``; default the unconditional GAN); its extra networks (BiGAN's encoder) are
-    trained by ``g_opt`` with G, which must hold their parameters.
+    trained by ``g_opt`` with G, which must hold their parameters. ``unrolled`` = k > 0: G's
+    update differentiates through k steps of D's optimiser on G's minibatch (Metz et al. 2017,
+    ``toygan.unroll``); D's own update is unchanged.
     """
 
     def __init__(
@@ -235,6 +244,7 @@ class GANTrainer:
         update: str = "alternating",
         d_passes: str = "joint",
         game: Game | None = None,
+        unrolled: int = 0,
     ) -> None:
         if k_steps < 1 or batch_size < 1 or prefetch < 1:
             raise ValueError(
@@ -250,11 +260,23 @@ class GANTrainer:
             raise ValueError(f"d_passes must be one of {D_PASSES}, got {d_passes!r}")
         self.game = game or Game()
         self.objective = get_objective(objective)
-        if not self.game.plain and self.objective.d_penalty is not None:
+        if not self.game.samples_only and self.objective.d_penalty is not None:
             raise ValueError(
                 f"objective {self.objective.name!r} has a gradient penalty on D's input, which "
                 f"the {self.game.name} game does not define; use a GAN or least-squares loss"
             )
+        if unrolled < 0:
+            raise ValueError(f"unrolled must be >= 0, got {unrolled}")
+        if unrolled and not (self.game.samples_only and d_passes == "joint"):
+            raise ValueError(f"unrolling needs a game whose D sees samples only, in one joint "
+                             f"pass (got {self.game.name}, d_passes {d_passes!r})")  # fmt: skip
+        obj = self.objective
+        if unrolled and (obj.d_penalty is not None or obj.d_after_step is not None):
+            raise ValueError(
+                f"unrolling differentiates D's optimiser steps; objective "
+                f"{obj.name!r} adds a penalty or clipping to them (not supported)"
+            )
+        self.unrolled = unrolled
         self.update, self.d_passes = update, d_passes
         self.G, self.D, self.prior, self.data = generator, discriminator, prior, data
         self.g_opt, self.d_opt = g_opt, d_opt
@@ -269,7 +291,8 @@ class GANTrainer:
         self._real: list[Batch] = []  # prefetched real minibatches, next first
         self._noise: list[Batch] = []  # prefetched noise minibatches, next first
         # BiGAN's G step judges real pairs too: one more real minibatch per iteration
-        self._real_per_step = k_steps + (1 if self.game.networks and update == "alternating" else 0)
+        g_reals = (self.game.networks or unrolled) and update == "alternating"
+        self._real_per_step = k_steps + (1 if g_reals else 0)
         extra = [p for net in self.game.networks.values() for p in net.parameters()]
         self._g_params = [p for p in (*generator.parameters(), *extra) if p.requires_grad]
         self._d_params = [p for p in discriminator.parameters() if p.requires_grad]
@@ -283,9 +306,9 @@ class GANTrainer:
             and autocast is None
             and d_passes == "joint"
             and self.objective.analytic
-            and hasattr(discriminator, "backward_cached")
+            and _cached(discriminator)
         )
-        self.fast_g = self.fast_d and hasattr(generator, "backward_cached")
+        self.fast_g = self.fast_d and _cached(generator) and not unrolled
         small = all(p.numel() < 1 << 16 for p in (*self._g_params, *self._d_params))
         self.threads = threads if threads is not None else (1 if small else None)
         if self.device.type != "cpu":
@@ -355,6 +378,29 @@ class GANTrainer:
             loss = loss + aux_loss
         return loss, stats
 
+    def _unrolled_g_loss(self, real_in: tuple, fake_in: tuple) -> tuple[torch.Tensor, torch.Tensor]:
+        """G's loss at D's parameters after ``unrolled`` optimiser steps on this minibatch
+        (``toygan.unroll.unroll``), differentiable in G's parameters through every step; and
+        D_K's logits on the fakes (m, 1), detached. A zero-sum objective (``Objective.zero_sum``)
+        gives -L_D(D_K), its real term included (Metz et al.'s f_K); any other, L_G(D_K(G(z)))."""
+        m = self.batch_size
+        params = unroll(self.D, self.d_opt, self._d_loss_at, (real_in, fake_in), self.unrolled)
+        out = self._loss_dtype(functional_call(self.D, params, join(real_in, fake_in)))
+        logits = self.game.split(out)[0]  # (2m, 1)
+        if self.objective.zero_sum:
+            loss = -self.objective.discriminator_loss(logits[:m], logits[m:])
+        else:
+            loss = self.objective.generator_loss(logits[m:])
+        return loss, logits[m:].detach()
+
+    def _d_loss_at(self, params: dict[str, torch.Tensor], batch: tuple) -> torch.Tensor:
+        """L_D (without penalty) of D with ``params`` on (real_in, fake_in): the unroll's loss."""
+        real_in, fake_in = batch
+        out = self._loss_dtype(functional_call(self.D, params, join(real_in, fake_in)))
+        logits = self.game.split(out)[0]
+        m = self.batch_size
+        return self.objective.discriminator_loss(logits[:m], logits[m:])
+
     def d_step(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One D update on fresh real and noise minibatches.
 
@@ -406,13 +452,18 @@ class GANTrainer:
             noise = self.sample_noise()
             with self._amp():
                 fake_in = self.game.fake_input(self.generate(noise), noise)
-                if self.game.networks:  # BiGAN: real pairs (x, E(x)) too, E trained
+                if self.unrolled:  # Metz et al.: G's loss at D's unrolled parameters
+                    real_in = self.game.real_input(self.sample_real())
+                    loss, logits = self._unrolled_g_loss(real_in, fake_in)
+                    aux = stats = None
+                elif self.game.networks:  # BiGAN: real pairs (x, E(x)) too, E trained
                     real_in = self.game.real_input(self.sample_real())
                     out = self._loss_dtype(self._d_out(real_in, fake_in))  # (2m, 1)
                 else:
                     out = self._loss_dtype(self.D(*fake_in))  # (m, 1 + aux)
-            logits, aux = self.game.split(out)
-            loss, stats = self._g_side(logits, aux, noise)
+            if not self.unrolled:
+                logits, aux = self.game.split(out)
+                loss, stats = self._g_side(logits, aux, noise)
             # Gradients for G only: D's weights get none, so D's optimiser state is untouched.
             _clear_grads(self._g_params)
             loss.backward(inputs=self._g_params)
@@ -449,7 +500,12 @@ class GANTrainer:
             penalty = self.objective.discriminator_penalty(self.D, real, fake.detach(), self.rng)
             d_loss = d_loss + penalty
             penalty = penalty.detach()
-        g_loss, stats = self._g_side(logits, aux, noise)
+        if self.unrolled:  # the unroll starts from the same parameters, state and minibatch
+            fake_in = self.game.fake_input(fake, noise)
+            g_loss, _ = self._unrolled_g_loss(self.game.real_input(real), fake_in)
+            stats = None
+        else:
+            g_loss, stats = self._g_side(logits, aux, noise)
         d_grads = torch.autograd.grad(d_loss, self._d_params, retain_graph=True)
         g_grads = torch.autograd.grad(g_loss, self._g_params)
         for p, g in zip((*self._d_params, *self._g_params), (*d_grads, *g_grads), strict=True):

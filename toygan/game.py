@@ -16,6 +16,10 @@ rather than loops of their own:
   G, maps images to latents; D judges pairs: (x, E(x)) real, (G(z), z) fake. G and E minimise
   the generator loss with the labels swapped: L_G(l_fake) + L_G(-l_real) (for the GAN losses,
   -log D(G(z), z) - log(1 - D(x, E(x))) when non-saturating).
+- ``PackedGame``: PacGAN (Lin et al. 2018). D judges m samples at once, concatenated: m real
+  samples (a packed real minibatch, ``PackedSource``) or m fakes, G called on each of m noise
+  batches (``PackedPrior``) separately, as the released code does (a G with batch norm then
+  normalises each batch of m by its own statistics).
 
 Minibatches are tensors or tuples of tensors (``parts``); D is called as ``D(*inputs)`` and G
 as ``G(*noise)``, so the unconditional models keep their one-argument ``forward``.
@@ -54,6 +58,9 @@ class Game:
 
     name = "gan"
     plain = True
+    # D sees samples only (no labels, codes or encodings): its input can be interpolated and
+    # differentiated (gradient penalties) and D can be unrolled (``GANTrainer(unrolled=k)``)
+    samples_only = True
     stat_names: tuple[str, ...] = ()  # extra per-step statistics (metrics.csv columns)
 
     def __init__(self) -> None:
@@ -88,6 +95,7 @@ class ConditionalGame(Game):
 
     name = "cgan"
     plain = False
+    samples_only = False
 
     def __init__(self, n_classes: int = 10) -> None:
         super().__init__()
@@ -121,6 +129,7 @@ class InfoGame(Game):
 
     name = "infogan"
     plain = False
+    samples_only = False
     stat_names = ("l_info", "cont_nll")
 
     def __init__(
@@ -164,6 +173,7 @@ class BiGame(Game):
 
     name = "bigan"
     plain = False
+    samples_only = False
     stat_names = ("e_loss",)
 
     def __init__(self, encoder: nn.Module) -> None:
@@ -180,6 +190,68 @@ class BiGame(Game):
 
     def fake_input(self, fake: torch.Tensor, noise: Batch) -> tuple[torch.Tensor, ...]:
         return fake, parts(noise)[0]
+
+
+class PackedGame(Game):
+    """PacGAN with packing m: D's input is m samples concatenated, (batch, m * data_dim).
+
+    The noise minibatch is (batch, m, noise_dim) (``PackedPrior``); the fakes are G applied to
+    each of its m slices separately, concatenated along the features (PacGAN's
+    ``compute_losses``: one G call per z batch). The real minibatch comes packed from the data
+    source (``PackedSource``). Any leading member axis (an ensemble's (batch, S, ...)) passes
+    through: slot j is ``noise[..., j, :]``.
+    """
+
+    name = "pacgan"
+    plain = False
+
+    def __init__(self, packing: int) -> None:
+        super().__init__()
+        if packing < 1:
+            raise ValueError(f"packing must be >= 1, got {packing}")
+        self.packing = packing
+
+    def generate(self, G: nn.Module, noise: Batch) -> torch.Tensor:
+        z = parts(noise)[0]  # (batch, [S,] m, noise_dim)
+        return torch.cat([G(z[..., j, :]) for j in range(self.packing)], -1)  # (.., m * dim)
+
+
+class PackedPrior:
+    """The noise of a ``PackedGame``: (n, m, dim), m independent draws of ``noise`` per row."""
+
+    def __init__(self, noise, packing: int) -> None:
+        self.noise, self.packing, self.dim = noise, packing, noise.dim
+
+    def __repr__(self) -> str:
+        return f"PackedPrior({self.noise!r}, packing={self.packing})"
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.noise.sample(n * self.packing, generator).view(n, self.packing, self.dim)
+
+
+def base_prior(prior):
+    """The prior of one sample of G: ``prior`` itself, or a packed prior's per-slot one."""
+    return prior.noise if isinstance(prior, PackedPrior) else prior
+
+
+class PackedSource:
+    """A real-sample source packed by m: ``sample(n)`` -> (n, m * d), m consecutive draws of
+    ``source`` per row (fresh draws; PacGAN's fixed packed set is an ``EpochSource`` over rows
+    packed once). Passes ``state_dict`` through to a stateful source."""
+
+    def __init__(self, source, packing: int) -> None:
+        self.source, self.packing = source, packing
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        x = self.source.sample(n * self.packing, generator)  # (n * m, d)
+        return x.reshape(n, -1)  # (n, m * d): rows i*m .. i*m + m - 1 in row i
+
+    def state_dict(self) -> dict:
+        return self.source.state_dict() if hasattr(self.source, "state_dict") else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if hasattr(self.source, "load_state_dict"):
+            self.source.load_state_dict(state)
 
 
 def draw_labels(
@@ -248,4 +320,4 @@ class InfoPrior:
         return torch.cat([z, one_hot, cont.to(z.dtype)], 1)  # (n, dim)
 
 
-GAMES = ("gan", "cgan", "infogan", "bigan")
+GAMES = ("gan", "cgan", "infogan", "bigan")  # the MNIST world's --model; PacGAN: PackedGame

@@ -29,6 +29,8 @@ The family (D's output l is then a real-valued score, not a logit):
   per sample; L_G = -E_fake[l].
 - ``wasserstein_clip`` (Arjovsky et al. 2017, arXiv:1701.07875): the same losses without the
   penalty; every weight of D is clipped to [-c, c] after each critic step.
+- ``r1`` (Mescheder et al. 2018, arXiv:1801.04406): the non-saturating GAN with D's loss plus
+  gamma/2 E_real[||grad_x D(x)||^2], a penalty on D's gradient at the data only.
 
 Each loss without a penalty comes with its derivative in l, in closed form, for the engine's
 autograd-free fast path (``toygan.models``: MLPs with analytic backward passes).
@@ -176,6 +178,20 @@ def gradient_penalty(
 
 
 @torch.no_grad()
+def r1_penalty(
+    D: nn.Module, real: torch.Tensor, fake: torch.Tensor, rng: Rng, gamma: float
+) -> torch.Tensor:
+    """gamma/2 ||grad_x D(x)||^2 per real sample (Mescheder et al. 2018, eq. 9); ``fake`` and
+    ``rng`` are unused (the interface of ``gradient_penalty``). Returns the per-sample penalty
+    shaped like D's output, (m, 1) or (m, S, 1) for an ensemble, with the graph kept."""
+    x = real.detach().requires_grad_(True)  # (m, [S,] *features)
+    out = D(x)  # (m, [S,] 1)
+    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    sq = grad.flatten(out.dim() - 1).square().sum(-1, keepdim=True)  # (m, [S,] 1)
+    return 0.5 * gamma * sq
+
+
+@torch.no_grad()
 def clip_weights(params: Sequence[torch.Tensor], clip: float) -> None:
     """Clamp every parameter to [-clip, clip] in place (Arjovsky et al. 2017, Algorithm 1)."""
     torch._foreach_clamp_min_(list(params), -clip)
@@ -209,6 +225,9 @@ class Objective:
       ``with_params``; ``defaults``: training settings named as ``ToyConfig`` fields (k_steps,
       optimizer, lr, beta1, beta2, and a param's 1D value where it differs from the paper's)
       that the 1D front uses unless the user sets them.
+    - ``zero_sum``: G's loss is -L_D (up to terms without G), so the game has a value; an
+      unrolled generator (``GANTrainer(unrolled=k)``) then minimises -L_D at D's unrolled
+      parameters, real term included, as Metz et al.'s f_K.
     """
 
     name: str
@@ -226,6 +245,9 @@ class Objective:
     params: Mapping[str, float] = field(default_factory=dict)
     defaults: Mapping[str, Any] = field(default_factory=lambda: GAN_DEFAULTS)
     factory: Callable[..., Objective] | None = field(default=None, repr=False, compare=False)
+    # G minimises -L_D (the minimax game: saturating, the Wasserstein critics): G's loss is then
+    # the game's value, and an unrolled G (Metz et al. 2017) differentiates all of -L_D
+    zero_sum: bool = False
 
     @property
     def analytic(self) -> bool:
@@ -347,6 +369,7 @@ def wasserstein_gp(gp_lambda: float = 10.0, name: str = "wasserstein_gp") -> Obj
         g_grad=partial(_constant_grad, value=-1.0),
         d_statistic=identity,
         family="wasserstein",
+        zero_sum=True,
         params=MappingProxyType({"gp_lambda": float(gp_lambda)}),
         defaults=MappingProxyType(  # the authors' toy script, lr 1e-3: see the docstring
             dict(k_steps=5, optimizer="adam", lr=1e-3, beta1=0.5, beta2=0.9, gp_lambda=0.1)
@@ -379,11 +402,34 @@ def wasserstein_clip(clip: float = 0.01, name: str = "wasserstein_clip") -> Obje
         d_after_step=partial(clip_weights, clip=float(clip)),
         d_statistic=identity,
         family="wasserstein",
+        zero_sum=True,
         params=MappingProxyType({"clip": float(clip)}),
         defaults=MappingProxyType(
             {"k_steps": 5, "optimizer": "rmsprop", "lr": 5e-5, "beta1": 0.5, "beta2": 0.999}
         ),
         factory=wasserstein_clip,
+    )
+
+
+def r1(r1_gamma: float = 10.0, name: str = "r1") -> Objective:
+    """The non-saturating GAN with the R1 penalty (Mescheder et al. 2018, "Which Training Methods
+    for GANs do actually Converge?"): L_D = E_real[softplus(-l)] + E_fake[softplus(l)] +
+    gamma/2 E_real[||grad_x D(x)||^2] (``r1_penalty``), L_G = E_fake[softplus(-l)]. The
+    penalty vanishes where D is flat on the data, so at the equilibrium p_g = p_data, D = 1/2
+    the optimum is unchanged; gamma 10 is the paper's default."""
+    return Objective(
+        name,
+        f"G: softplus(-l); D: softplus(-l) real + softplus(l) fake "
+        f"+ {r1_gamma:g}/2 ||grad D||^2 real",
+        d_loss_real,
+        d_loss_fake,
+        g_loss_nonsaturating,
+        d_penalty=partial(r1_penalty, gamma=float(r1_gamma)),
+        d_real_grad=d_loss_real_grad,
+        d_fake_grad=d_loss_fake_grad,
+        g_grad=g_loss_nonsaturating_grad,
+        params=MappingProxyType({"r1_gamma": float(r1_gamma)}),
+        factory=r1,
     )
 
 
@@ -397,6 +443,7 @@ OBJECTIVES: dict[str, Objective] = {
         d_real_grad=d_loss_real_grad,
         d_fake_grad=d_loss_fake_grad,
         g_grad=g_loss_saturating_grad,
+        zero_sum=True,
     ),
     "nonsaturating": Objective(
         "nonsaturating",
@@ -413,6 +460,7 @@ OBJECTIVES: dict[str, Objective] = {
     "hinge": hinge(),
     "wasserstein_gp": wasserstein_gp(),
     "wasserstein_clip": wasserstein_clip(),
+    "r1": r1(),
 }
 
 

@@ -26,6 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from toygan import io
+from toygan.sources import EpochSource
 
 FILES = {  # name -> md5 of the published .gz file
     "train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
@@ -202,50 +203,11 @@ def check_range(data: torch.Tensor, output: str) -> None:
         )
 
 
-class MnistSource:
-    """Minibatches of a (N, 784) on-device dataset by random permutation, one epoch at a time.
-
-    ``sample(n, generator)`` returns the next ``n`` images of the current permutation, drawing a
-    new permutation (from ``generator``) whenever one is used up; with ``labels`` (N,), the
-    images and their labels (n, 784), (n,) int64 (CGAN's real minibatches). Only the position
-    is on the host: no device-to-host synchronisation.
-    """
+class MnistSource(EpochSource):
+    """Minibatches of the (N, 784) on-device MNIST images by random permutation, one epoch at a
+    time (``toygan.sources.EpochSource``); with ``labels`` (N,), images and labels (CGAN)."""
 
     def __init__(self, data: torch.Tensor, labels: torch.Tensor | None = None) -> None:
         if data.ndim != 2 or len(data) == 0:
             raise ValueError(f"data must be (N, D) with N > 0, got {tuple(data.shape)}")
-        if labels is not None and labels.shape != (len(data),):
-            raise ValueError(f"labels must be ({len(data)},), got {tuple(labels.shape)}")
-        self.data = data  # (N, 784)
-        self.labels = None if labels is None else labels.to(data.device, torch.int64)  # (N,)
-        self.perm: torch.Tensor | None = None  # (N,) current permutation, on data's device
-        self.pos = 0  # next index into perm
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def sample(
-        self, n: int, generator: torch.Generator | None = None
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        parts = []
-        while n > 0:
-            if self.perm is None or self.pos == len(self.data):
-                self.perm = torch.randperm(
-                    len(self.data), generator=generator, device=self.data.device
-                )
-                self.pos = 0
-            take = min(n, len(self.data) - self.pos)
-            parts.append(self.perm[self.pos : self.pos + take])
-            self.pos, n = self.pos + take, n - take
-        idx = parts[0] if len(parts) == 1 else torch.cat(parts)
-        if self.labels is not None:
-            return self.data[idx], self.labels[idx]  # (n, 784), (n,)
-        return self.data[idx]  # (n, 784)
-
-    def state_dict(self) -> dict:
-        return {"perm": None if self.perm is None else self.perm.cpu(), "pos": self.pos}
-
-    def load_state_dict(self, state: dict) -> None:
-        perm = state["perm"]
-        self.perm = None if perm is None else perm.to(self.data.device)
-        self.pos = int(state["pos"])
+        super().__init__(data, labels)

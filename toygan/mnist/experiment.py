@@ -377,6 +377,10 @@ def _train_and_write(
 def resume_config(cfg: MnistConfig, argv: list[str], ns) -> MnistConfig:
     """The stored config of the run in ``cfg.resume``; --epochs, --device, --data-dir and
     --download may change, and --progress is this session's."""
+    raw = io.read_json(path) if (path := Path(cfg.resume) / "config.json").is_file() else {}
+    if isinstance(raw, dict) and raw.get("dataset", "mnist") != "mnist":
+        raise UsageError("--resume", f"{cfg.resume} holds a run on --dataset {raw['dataset']}, "
+                         "not an MNIST run")  # fmt: skip
     stored = resumed_config(MnistConfig, cfg.resume, argv, ns, RESUMABLE)
     try:
         validate(stored)

@@ -1,7 +1,8 @@
 """Many independent 1D GANs trained at once: member-batched MLPs on the shared engine.
 
 S members (one per seed) are stacked into one computation: every linear layer holds weights of
-shape (S, in, out) and runs as one batched matmul (``torch.bmm``); samples travel as (m, S, dim),
+shape (S, in, out) and runs as one batched matmul (``torch.bmm``), batch norm normalises each
+member's minibatch on its own, maxout takes each member's maxima; samples travel as (m, S, dim),
 so the engine's ``torch.cat([real, fake])`` along dim 0 and its minibatch splitting work
 unchanged. The
 ``GANTrainer`` of ``toygan.engine`` trains the ensemble with the registry's per-sample losses;
@@ -17,6 +18,7 @@ up to floating-point rounding, member i *is* the single run with seed s_i.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from functools import partial
@@ -24,30 +26,53 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.optim.lr_scheduler import LinearLR
 
 from toygan.engine import GANTrainer, TrainingDiverged, make_optimizer, resolve_device
-from toygan.models import ACTIVATIONS, OUTPUTS, Discriminator, Generator, NoisePrior
+from toygan.game import base_prior
+from toygan.models import ACTIVATIONS, MLP, OUTPUTS, Discriminator, Generator, PopulationBatchNorm
 from toygan.objectives import Objective, get_objective
-from toygan.toy.experiment import ToyConfig
+from toygan.toy.experiment import ToyConfig, build_data, build_networks, build_schedulers
 
 _INPLACE = {"relu": F.relu_, "leaky_relu": partial(F.leaky_relu_, negative_slope=0.2)}
 
 
-class EnsembleMLP(nn.Module):
-    """S MLPs in one: (m, S, in) -> (m, S, out), built from S ordinary ``models.MLP``s."""
+class EnsembleBatchNorm(PopulationBatchNorm):
+    """S ``PopulationBatchNorm``s in one, on member-batched activations (S, m, F): each member's
+    statistics over its own minibatch; scale, shift and population statistics (S, 1, F)."""
 
-    def __init__(self, mlps: Sequence[nn.Module], activation: str) -> None:
+    def __init__(self, norms: Sequence[PopulationBatchNorm]) -> None:
+        super().__init__(norms[0].weight.numel(), norms[0].momentum, norms[0].eps)
+        stack = lambda name: torch.stack([getattr(n, name).detach()[None] for n in norms])  # noqa: E731
+        self.weight, self.bias = nn.Parameter(stack("weight")), nn.Parameter(stack("bias"))
+        self.running_mean, self.running_std = stack("running_mean"), stack("running_std")
+
+
+class EnsembleMLP(nn.Module):
+    """S MLPs in one: (m, S, in) -> (m, S, out), built from S ordinary ``models.MLP``s of one
+    shape (with their batch norm, maxout and bias options)."""
+
+    def __init__(self, mlps: Sequence[MLP], activation: str) -> None:
         super().__init__()
         layers = [m.layers for m in mlps]
+        first = mlps[0]
+        self.pieces, self.has_norm = first.pieces, first.norms is not None
         # weights (S, in, out) and biases (S, 1, out), stacked from nn.Linear's (out, in), (out,)
         self.weights = nn.ParameterList(
             nn.Parameter(torch.stack([ls[j].weight.detach().T for ls in layers]).contiguous())
             for j in range(len(layers[0]))
         )
+        self.biased = [ls.bias is not None for ls in layers[0]]  # per layer
         self.biases = nn.ParameterList(
             nn.Parameter(torch.stack([ls[j].bias.detach()[None] for ls in layers]))
             for j in range(len(layers[0]))
+            if self.biased[j]
+        )
+        self.norms = (
+            nn.ModuleList(
+                EnsembleBatchNorm([m.norms[j] for m in mlps]) for j in range(len(first.norms))
+            )
+            if self.has_norm
+            else None
         )
         self.activation = activation
         # in place where autograd allows it: saves a (S, m, width) buffer per layer
@@ -60,18 +85,27 @@ class EnsembleMLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x.transpose(0, 1)  # (S, m, in)
         last = len(self.weights) - 1
-        for j, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            if w.shape[1] == 1:  # one input feature: a broadcast multiply beats a bmm
+        biases = iter(self.biases)
+        for j, w in enumerate(self.weights):
+            b = next(biases) if self.biased[j] else None
+            if w.shape[1] == 1 and b is not None:  # one input feature: a broadcast multiply
                 h = torch.addcmul(b, h, w)  # (S, m, out_j)
             else:
-                h = torch.bmm(h, w).add_(b)  # (S, m, out_j); faster than baddbmm on CPU
+                h = torch.bmm(h, w)  # (S, m, out_j); faster than baddbmm on CPU
+                if b is not None:
+                    h = h.add_(b)
             if j < last:
-                h = self._act(h)
+                if self.norms is not None:
+                    h = self.norms[j](h)
+                if self.pieces > 1:
+                    h = h.unflatten(-1, (-1, self.pieces)).amax(-1)  # (S, m, width)
+                else:
+                    h = self._act(h)
         return h.transpose(0, 1)  # (m, S, out)
 
 
 class EnsembleGenerator(nn.Module):
-    """x = G_s(z) for every member s: noise (m, S, noise_dim) -> samples (m, S, 1)."""
+    """x = G_s(z) for every member s: noise (m, S, noise_dim) -> samples (m, S, d)."""
 
     def __init__(self, generators: Sequence[Generator], activation: str) -> None:
         super().__init__()
@@ -80,11 +114,11 @@ class EnsembleGenerator(nn.Module):
         self._out = OUTPUTS[self.output]
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self._out(self.net(z))  # (m, S, 1)
+        return self._out(self.net(z))  # (m, S, d)
 
 
 class EnsembleDiscriminator(nn.Module):
-    """l = D_s(x) for every member s: samples (m, S, 1) -> logits (m, S, 1)."""
+    """l = D_s(x) for every member s: samples (m, S, d * packing) -> logits (m, S, 1)."""
 
     def __init__(self, discriminators: Sequence[Discriminator], activation: str) -> None:
         super().__init__()
@@ -130,17 +164,30 @@ def member_sum(
 
 
 class MemberSampler:
-    """Draws member s's samples from its own generator: ``sample(n)`` -> (n, S, dim).
+    """Draws member s's samples from its own generator: ``sample(n)`` -> (n, S, ...).
 
-    The ``generator`` argument the engine passes is ignored: randomness comes from ``rngs``
-    (one per member, shared between the data and the noise sampler, as in a single run).
+    ``source`` is one sampler for every member or a list, one per member (a fixed training set
+    each, from the member's seed). The ``generator`` argument the engine passes is ignored:
+    randomness comes from ``rngs`` (one per member, shared between the data and the noise
+    sampler, as in a single run). Stateful sources (epochs) save and load their states.
     """
 
     def __init__(self, source, rngs: Sequence[torch.Generator]) -> None:
-        self.source, self.rngs = source, list(rngs)
+        self.rngs = list(rngs)
+        self.sources = list(source) if isinstance(source, list | tuple) else [source] * len(rngs)
+        self.source = self.sources[0]
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.stack([self.source.sample(n, g) for g in self.rngs], dim=1)  # (n, S, dim)
+        draws = [src.sample(n, g) for src, g in zip(self.sources, self.rngs, strict=True)]
+        return torch.stack(draws, dim=1)  # (n, S, ...)
+
+    def state_dict(self) -> dict:
+        return {"members": [s.state_dict() for s in self.sources if hasattr(s, "state_dict")]}
+
+    def load_state_dict(self, state: dict) -> None:
+        stateful = [s for s in self.sources if hasattr(s, "load_state_dict")]
+        for src, st in zip(stateful, state["members"], strict=True):
+            src.load_state_dict(st)
 
 
 class EnsembleTrainer(GANTrainer):
@@ -210,35 +257,35 @@ def build_ensemble(cfg: ToyConfig, seeds: Sequence[int]) -> EnsembleTrainer:
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct, got {seeds}")
     device = resolve_device(cfg.device)
-    gs, ds = [], []
-    for s in seeds:  # parameter initialisation exactly as build_trainer does it
+    gs, ds, sources = [], [], []
+    for s in seeds:  # initialisation and data exactly as build_trainer makes them
         torch.manual_seed(s)
-        gs.append(Generator(cfg.noise_dim, 1, cfg.g_width, cfg.g_depth, cfg.activation))
-        ds.append(Discriminator(1, cfg.d_width, cfg.d_depth, cfg.activation))
+        g, d = build_networks(cfg)
+        gs.append(g)
+        ds.append(d)
+        prior, data, game = build_data(cfg, s, device)
+        sources.append(data)
     G = EnsembleGenerator(gs, cfg.activation).to(device)
     D = EnsembleDiscriminator(ds, cfg.activation).to(device)
     rngs = [torch.Generator(device).manual_seed(s) for s in seeds]
     opt = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), momentum=cfg.momentum)
     g_opt = make_optimizer(G.parameters(), cfg.optimizer, **opt)
     d_opt = make_optimizer(D.parameters(), cfg.optimizer, **{**opt, "lr": cfg.lr * cfg.d_lr_scale})
-    decay = getattr(cfg, "lr_decay", "none")  # as build_trainer: linear decay to 0 at cfg.steps
-    if decay not in ("none", "linear"):
-        raise ValueError(f"unknown lr_decay {decay!r}; choose from ['none', 'linear']")
-    schedulers = []
-    if decay == "linear":
-        schedulers = [LinearLR(o, 1.0, 0.0, total_iters=cfg.steps) for o in (g_opt, d_opt)]
     trainer = EnsembleTrainer(
         G,
         D,
-        MemberSampler(NoisePrior(cfg.noise_dim, cfg.prior), rngs),
-        MemberSampler(cfg.mixture(), rngs),
+        MemberSampler(prior, rngs),
+        MemberSampler(sources if cfg.train_points else sources[0], rngs),
         member_sum(cfg.build_objective(), rngs),
         g_opt,
         d_opt,
         rng=torch.Generator(device).manual_seed(seeds[0]),  # device only: members draw from rngs
         k_steps=cfg.k_steps,
         batch_size=cfg.batch_size,
-        schedulers=schedulers,
+        schedulers=build_schedulers(cfg, g_opt, d_opt),
+        update=cfg.update,
+        game=game,
+        unrolled=cfg.unrolled,
     )
     trainer.seeds = seeds
     trainer.alive = torch.ones(len(seeds), dtype=torch.bool, device=device)
@@ -261,13 +308,35 @@ def member_g_grad_norms(
     return torch.stack([g.flatten(1).pow(2).sum(1) for g in grads]).sum(0).sqrt()
 
 
+def _prior(trainer: GANTrainer):
+    """One sample's prior (``game.base_prior`` of the members' sampler's source)."""
+    return base_prior(trainer.prior.source)
+
+
+@contextlib.contextmanager
+def evaluating(*nets: nn.Module):
+    """Eval mode for ``nets`` inside the block (batch norm's population statistics, no update),
+    then their previous modes."""
+    modes = [n.training for n in nets]
+    for n in nets:
+        n.eval()
+    try:
+        yield
+    finally:
+        for n, m in zip(nets, modes, strict=True):
+            n.train(m)
+
+
 @torch.no_grad()
 def sample_members(trainer: GANTrainer, n: int, seed: int = 12345) -> torch.Tensor:
-    """``n`` samples of every member's G, shape (n, S), from a dedicated generator."""
+    """``n`` samples of every member's G from a dedicated generator (G in eval mode): (n, S) in
+    1D, (n, S, d) for d > 1."""
     rng = torch.Generator(trainer.device).manual_seed(seed)
     S = trainer.G.net.members
-    z = trainer.prior.source.sample(n * S, rng).view(n, S, -1)  # (n, S, noise_dim)
-    return trainer.G(z)[..., 0]  # (n, S)
+    z = _prior(trainer).sample(n * S, rng).view(n, S, -1)  # (n, S, noise_dim)
+    with evaluating(trainer.G):
+        x = trainer.G(z)  # (n, S, d)
+    return x[..., 0] if x.shape[-1] == 1 else x
 
 
 @torch.no_grad()
@@ -275,13 +344,14 @@ def member_d_deviation(trainer: GANTrainer, n: int = 2000, seed: int = 54321) ->
     """E_{x ~ (p_data + p_g)/2} |D_s(x) - 1/2| for every member s, shape (S,).
 
     The formula of ``metrics.d_deviation``, per member: the average of the mean |D - 1/2| over
-    real samples and over G's samples.
+    real samples and over G's samples (1D).
     """
     rng = torch.Generator(trainer.device).manual_seed(seed)
     S = trainer.G.net.members
     real = trainer.data.source.sample(n * S, rng).view(n, S, 1)  # (n, S, 1)
-    z = trainer.prior.source.sample(n * S, rng).view(n, S, -1)
-    dev = torch.sigmoid(trainer.D(torch.cat([real, trainer.G(z)]))).sub(0.5).abs()  # (2n, S, 1)
+    z = _prior(trainer).sample(n * S, rng).view(n, S, -1)
+    with evaluating(trainer.G, trainer.D):
+        dev = torch.sigmoid(trainer.D(torch.cat([real, trainer.G(z)]))).sub(0.5).abs()
     return dev.mean((0, 2))  # (S,)
 
 
@@ -289,26 +359,25 @@ def member_d_deviation(trainer: GANTrainer, n: int = 2000, seed: int = 54321) ->
 def member_logits(trainer: GANTrainer, x: torch.Tensor) -> torch.Tensor:
     """Every member's D logits on a common grid x (n,), shape (n, S)."""
     S = trainer.G.net.members
-    return trainer.D(x.view(-1, 1, 1).expand(-1, S, 1).contiguous())[..., 0]
+    with evaluating(trainer.D):
+        return trainer.D(x.view(-1, 1, 1).expand(-1, S, 1).contiguous())[..., 0]
 
 
-def member_modules(trainer: GANTrainer, i: int) -> tuple[Generator, Discriminator]:
-    """Member i as an ordinary (Generator, Discriminator) pair, weights copied."""
-    pairs = []
-    for ens, shape in ((trainer.G, "g"), (trainer.D, "d")):
-        ws, bs = ens.net.weights, ens.net.biases
-        width, depth = ws[0].shape[2], len(ws) - 1
-        act = ens.net.activation
-        if shape == "g":
-            m = Generator(ws[0].shape[1], 1, width, depth, act, ens.output)
-        else:
-            m = Discriminator(1, width, depth, act)
-        with torch.no_grad():
-            for layer, w, b in zip(m.net.layers, ws, bs, strict=True):
+def member_modules(trainer: GANTrainer, i: int, cfg: ToyConfig) -> tuple[Generator, Discriminator]:
+    """Member i as an ordinary (Generator, Discriminator) pair of ``cfg``'s shape, with its
+    weights, batch-norm scales and population statistics copied."""
+    G, D = build_networks(cfg.resolved(), trainer.device)
+    with torch.no_grad():
+        for single, ens in ((G.net, trainer.G.net), (D.net, trainer.D.net)):
+            biases = iter(ens.biases)
+            for layer, w, biased in zip(single.layers, ens.weights, ens.biased, strict=True):
                 layer.weight.copy_(w[i].T)
-                layer.bias.copy_(b[i, 0])
-        pairs.append(m.to(ws[0].device))
-    return pairs[0], pairs[1]
+                if biased:
+                    layer.bias.copy_(next(biases)[i, 0])
+            for norm, enorm in zip(single.norms or (), ens.norms or (), strict=True):
+                for name in ("weight", "bias", "running_mean", "running_std"):
+                    getattr(norm, name).copy_(getattr(enorm, name)[i, 0])
+    return G, D
 
 
 def n_members(trainer: GANTrainer) -> int:

@@ -10,6 +10,8 @@ with the formulas of the scalar versions (which serve as their test oracles):
   there is closed-form once the root of F = c is known (bisection, only on the intervals that
   contain one).
 - ``mode_stats_members``: mode coverage and the share of high-quality samples per member.
+- ``mode_metrics_members``: the 2D benchmark's metrics (``metrics.mode_metrics``) per member of
+  samples (n, S, d).
 
 A member with a non-finite sample gets W1 = inf, no mode covered and quality 0.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import torch
 
+from toygan.toy.metrics import HQ_THRESHOLD, coverage_kl, nearest_modes
 from toygan.toy.mixture import GaussianMixture
 
 
@@ -85,4 +88,33 @@ def mode_stats_members(
     }
 
 
-__all__ = ["wasserstein1_members", "mode_stats_members"]
+def mode_metrics_members(
+    samples: torch.Tensor, dist: GaussianMixture, threshold: float = HQ_THRESHOLD
+) -> dict[str, torch.Tensor]:
+    """``metrics.mode_metrics`` for every member of samples (n, S, d), on their device.
+
+    Returns ``{"modes": (S,) int64, "high_quality": (S,), "reverse_kl": (S,) (NaN: no
+    high-quality sample), "reverse_kl_all": (S,), "mode_counts": (S, K)}``; a member with a
+    non-finite sample gets 0 modes, quality 0 and NaN divergences.
+    """
+    x = samples.detach().double()  # (n, S, d)
+    finite = x.isfinite().flatten(1 if x.dim() == 2 else 2).all(-1).all(0)  # (S,)
+    x = torch.where(x.isfinite(), x, 0.0)
+    k, r = nearest_modes(x, dist)  # (n, S) each
+    hq = r < threshold
+    K = dist.n_components
+    one_hot = torch.nn.functional.one_hot(k, K).double()  # (n, S, K)
+    counts = (one_hot * hq.unsqueeze(-1)).sum(0)  # (S, K)
+    all_counts = one_hot.sum(0)
+    counts = torch.where(finite.unsqueeze(1), counts, 0.0)
+    nan = torch.full_like(finite, torch.nan, dtype=torch.float64)
+    return {
+        "modes": (counts > 0).sum(1),
+        "high_quality": torch.where(finite, hq.double().mean(0), 0.0),
+        "reverse_kl": torch.where(finite, coverage_kl(counts), nan),
+        "reverse_kl_all": torch.where(finite, coverage_kl(all_counts), nan),
+        "mode_counts": counts.long(),
+    }
+
+
+__all__ = ["wasserstein1_members", "mode_stats_members", "mode_metrics_members"]

@@ -5,11 +5,20 @@
   on each inter-sample interval): no binning, no second sample.
 - ``ks_distance``: sup |F_n - F| via ``scipy.stats.kstest`` (exact).
 - ``d_deviation``: E_{x ~ (p_data + p_g)/2} |D(x) - 1/2|, Monte Carlo.
-- ``mode_stats``: mode coverage and the share of high-quality samples (within 3 std of a mode),
-  the standard metrics on mixtures (Unrolled GAN, VEEGAN, PacGAN).
+- ``mode_stats``: 1D mode coverage (at least half a mode's weight within 3 std of it) and the
+  share of high-quality samples (within 3 std of a mode).
+- ``mode_metrics``: the 2D benchmarks' metrics exactly as PacGAN computes them (its
+  ``extensions.py``, ``MetricLogger``, after VEEGAN), in any dimension: each sample's sigma-scaled
+  distance sqrt(sum_d (x_d - mu_d)^2 / sigma_d^2) to its nearest mean; *high quality* if it is
+  below 3; *modes* = components with at least one high-quality sample; *reverse KL* =
+  KL(histogram of the high-quality samples over the modes || uniform) in nats. Floors for
+  samples of the data itself: high quality P(chi_d < 3) (2D: 1 - e^{-4.5} = 98.89%), reverse KL
+  about (K - 1) / (2 N).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -63,13 +72,19 @@ def ks_distance(samples: torch.Tensor | np.ndarray, dist: GaussianMixture) -> fl
 
 
 @torch.no_grad()
-def d_deviation(discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> float:
+def d_deviation(
+    discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor, packing: int = 1
+) -> float:
     """E_{x ~ (p_data + p_g)/2} |D(x) - 1/2| with D(x) = sigmoid(logits).
 
     The expectation under the equal mixture is the average of the two sample means: ``real`` are
     samples of p_data and ``fake`` are samples of G (p_g is represented by generator samples, no
-    density estimate is needed). Both are (n, *data_shape) tensors on D's device.
+    density estimate is needed). Both are (n, *data_shape) tensors on D's device. A packed D
+    (``packing`` m) judges m consecutive samples at once: packs of real and packs of fakes.
     """
+    m = packing
+    real = real[: len(real) // m * m].reshape(len(real) // m, -1) if m > 1 else real
+    fake = fake[: len(fake) // m * m].reshape(len(fake) // m, -1) if m > 1 else fake
     d_real = torch.sigmoid(discriminator(real)).sub(0.5).abs().mean()
     d_fake = torch.sigmoid(discriminator(fake)).sub(0.5).abs().mean()
     return float(0.5 * (d_real + d_fake))
@@ -101,4 +116,63 @@ def mode_stats(
         "covered": covered,
         "high_quality": float(near.any(1).double().mean()),
         "mode_shares": shares.tolist(),
+    }
+
+
+MODE_METRIC_KEYS = ("modes", "high_quality", "reverse_kl", "reverse_kl_all")
+HQ_THRESHOLD = 3.0  # PacGAN's dis_thre: sigma-scaled distance of a high-quality sample
+
+
+def nearest_modes(
+    samples: torch.Tensor, dist: GaussianMixture
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(nearest component (..., ) int64, its sigma-scaled distance (...) float64) of points
+    (..., d): PacGAN's sqrt(sum_d (x_d - mu_d)^2 / sigma_d^2), the first component on a tie."""
+    x = torch.as_tensor(samples).double()
+    if dist.dim == 1 and (x.dim() == 1 or x.shape[-1] != 1):
+        x = x.unsqueeze(-1)
+    mu, sd = dist.loc.to(x.device), dist.scale.to(x.device)  # (K, d)
+    dist2 = ((x.unsqueeze(-2) - mu) / sd).square().sum(-1)  # (..., K)
+    d2, k = dist2.min(-1)
+    return k, d2.sqrt()
+
+
+def coverage_kl(counts: torch.Tensor) -> torch.Tensor:
+    """KL(counts / sum || uniform) = ln K - entropy, in nats, over the last axis (K,); NaN
+    where there is nothing to count (PacGAN's entropy of an empty histogram is undefined)."""
+    k = counts.shape[-1]
+    total = counts.sum(-1, keepdim=True)
+    p = counts / total
+    plogp = torch.where(p > 0, p * p.log(), torch.zeros_like(p)).sum(-1)
+    return torch.where(total.squeeze(-1) > 0, math.log(k) + plogp, torch.nan)
+
+
+def mode_metrics(
+    samples: torch.Tensor | np.ndarray, dist: GaussianMixture, threshold: float = HQ_THRESHOLD
+) -> dict[str, object]:
+    """The mode-collapse benchmark's metrics of generator ``samples`` (N, d) on ``dist``.
+
+    Returns ``{"modes": int, "high_quality": float (a fraction), "reverse_kl": float | None
+    (None: no high-quality sample), "reverse_kl_all": float, "mode_counts": list[int],
+    "n_modes": int}``: ``reverse_kl`` is PacGAN's (the histogram of high-quality samples),
+    ``reverse_kl_all`` assigns every sample to its nearest mode, whatever its distance.
+    """
+    x = torch.as_tensor(np.asarray(samples, dtype=np.float64))
+    if x.numel() == 0:
+        raise ValueError("need at least one sample")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("samples must be finite")
+    k, r = nearest_modes(x.reshape(-1, dist.dim), dist)  # (N,), (N,)
+    hq = r < threshold
+    K = dist.n_components
+    counts = torch.bincount(k[hq], minlength=K).double()  # (K,)
+    all_counts = torch.bincount(k, minlength=K).double()
+    rkl = float(coverage_kl(counts))
+    return {
+        "modes": int((counts > 0).sum()),
+        "high_quality": float(hq.double().mean()),
+        "reverse_kl": None if math.isnan(rkl) else rkl,
+        "reverse_kl_all": float(coverage_kl(all_counts)),
+        "mode_counts": [int(c) for c in counts],
+        "n_modes": K,
     }

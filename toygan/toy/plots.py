@@ -251,9 +251,10 @@ def save_animation(snaps: Sequence[Snapshot], path: str | Path, fps: int = 4, dp
 
 
 def save_figures(
-    snaps: Sequence[Snapshot], history: History, out: str | Path, objective: str
+    snaps: Sequence[Snapshot], history: History, out: str | Path, objective: str, dist=None
 ) -> list[Path]:
-    """The panel (final step), the strip, the curves and the GIF into ``out``."""
+    """The panel (final step), the strip, the curves and the GIF into ``out`` (``dist`` unused:
+    the 1D snapshots carry their densities; the 2D ``plots2d.save_figures`` needs it)."""
     out = Path(out)
     paths = []
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
