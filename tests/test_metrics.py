@@ -35,7 +35,7 @@ def brute_w1(x, m):
             breaks.add(optimize.brentq(lambda t, c=c: F(t) - c, a, b, xtol=1e-15))
     edges = [lo]
     for t in sorted(t for t in breaks if lo < t < hi):
-        if t - edges[-1] > 1e-9 * (hi - lo):  # no pieces of width ~0 (quad's roundoff)
+        if t - edges[-1] > 1e-13 * (hi - lo):  # no pieces of width ~0 (quad's roundoff)
             edges.append(t)
     edges.append(hi)
     pieces = zip(edges[:-1], edges[1:], strict=True)  # |F_n - F| is smooth on each piece

@@ -4,7 +4,8 @@ Architecture: one core and two worlds above it, one module per job.
 
 - the core, ``toygan.*``: models -> objectives -> game -> engine (``optim``), with ``io``,
   ``rundir``, ``cli`` and the fronts ``run`` (the command line) and ``figures``;
-- ``toygan.toy``: the 1D Gaussian-mixture world (exact theory, metrics, ensembles, comparisons);
+- ``toygan.toy``: the toy world of Gaussian mixtures in 1D and 2D (exact theory, metrics,
+  ensembles, comparisons; the ring and grid benchmarks of mode collapse and their cures);
 - ``toygan.mnist``: the MNIST world (data, presets, training, Parzen evaluation, pretrained G;
   the GAN, CGAN, InfoGAN and BiGAN, each a game of the one engine).
 
@@ -36,8 +37,8 @@ from toygan.toy.ensemble import (
 )
 from toygan.toy.experiment import ToyConfig, build_trainer, generate
 from toygan.toy.fit import fit_discriminator
-from toygan.toy.metrics import d_deviation, ks_distance, mode_stats, wasserstein1
-from toygan.toy.mixture import GaussianMixture
+from toygan.toy.metrics import d_deviation, ks_distance, mode_metrics, mode_stats, wasserstein1
+from toygan.toy.mixture import GaussianMixture, grid, ring
 from toygan.toy.saturation import SaturationOptions, saturation_diagnostic
 from toygan.toy.theory import (
     chi2_divergence,
@@ -86,8 +87,11 @@ __all__ = [
     "d_deviation",
     "ks_distance",
     "mode_stats",
+    "mode_metrics",
     "wasserstein1",
     "GaussianMixture",
+    "ring",
+    "grid",
     "MLP",
     "Discriminator",
     "Generator",

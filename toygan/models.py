@@ -193,7 +193,7 @@ class MLP(nn.Module):
         if self.norms is not None:
             h = self.norms[j](h)
         if self.pieces > 1:
-            return h.unflatten(-1, (-1, self.pieces)).amax(-1)  # (..., width)
+            return h.unflatten(-1, (-1, self.pieces)).max(-1).values  # (..., width)
         return self._act(h)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -177,7 +177,6 @@ def gradient_penalty(
     return gp_lambda * (norm - 1.0).square().unsqueeze(-1)  # (m, [S,] 1)
 
 
-@torch.no_grad()
 def r1_penalty(
     D: nn.Module, real: torch.Tensor, fake: torch.Tensor, rng: Rng, gamma: float
 ) -> torch.Tensor:

@@ -87,21 +87,9 @@ def _route(argv: Sequence[str]) -> str | None:
     return None
 
 
-def apply_preset(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
-    """``--preset NAME``: the preset's values become the parser's defaults (flags given win);
-    an unknown name is left for the parser's ``choices`` to refuse."""
-    from toygan.toy.presets import PRESETS, preset_values
-
-    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    pre.add_argument("--preset")
-    name = pre.parse_known_args(argv)[0].preset
-    if name in PRESETS:
-        parser.set_defaults(**preset_values(name))
-
-
 def build_parser(argv: Sequence[str] = ()) -> OneLineParser:
     from toygan.toy.experiment import TOY_CHOICES, ToyConfig
-    from toygan.toy.presets import PRESETS
+    from toygan.toy.presets import PRESETS, apply_preset
 
     parser = OneLineParser(
         prog=PROG,

@@ -98,7 +98,7 @@ class EnsembleMLP(nn.Module):
                 if self.norms is not None:
                     h = self.norms[j](h)
                 if self.pieces > 1:
-                    h = h.unflatten(-1, (-1, self.pieces)).amax(-1)  # (S, m, width)
+                    h = h.unflatten(-1, (-1, self.pieces)).max(-1).values  # (S, m, width)
                 else:
                     h = self._act(h)
         return h.transpose(0, 1)  # (m, S, out)
@@ -215,8 +215,7 @@ class EnsembleTrainer(GANTrainer):
         if not newly.any():
             return []
         if self.alive.all():  # first casualty: from now on, dead members get zero gradients
-            for p in (*self.G.parameters(), *self.D.parameters()):
-                p.register_hook(lambda g: g * self.alive.view(-1, *[1] * (g.dim() - 1)))
+            self._mask_dead_gradients()
         self.alive &= ~newly
         dead = ~self.alive
         for opt in (self.g_opt, self.d_opt):
@@ -227,6 +226,29 @@ class EnsembleTrainer(GANTrainer):
                         if torch.is_tensor(v) and v.shape[:1] == p.shape[:1]:
                             v[dead] = 0.0
         return [s for s, bad in zip(self.seeds, newly.tolist(), strict=True) if bad]
+
+    def state_dict(self) -> dict:
+        """The engine's state plus every member's generator and who is alive: exact resume."""
+        rngs = self.prior.rngs  # shared by the data and noise samplers (and a penalty)
+        return {**super().state_dict(), "member_rngs": [g.get_state() for g in rngs],
+                "alive": self.alive.cpu()}  # fmt: skip
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        rngs = self.prior.rngs
+        if len(state["member_rngs"]) != len(rngs):
+            raise ValueError(f"{len(state['member_rngs'])} members saved, {len(rngs)} here")
+        for g, st in zip(rngs, state["member_rngs"], strict=True):
+            g.set_state(st.cpu())
+        alive = state["alive"].to(self.alive.device, torch.bool)
+        if not alive.all():  # the hooks quarantine registers at its first casualty
+            self.alive = torch.ones_like(alive)
+            self._mask_dead_gradients()
+        self.alive = alive
+
+    def _mask_dead_gradients(self) -> None:
+        for p in (*self.G.parameters(), *self.D.parameters()):
+            p.register_hook(lambda g: g * self.alive.view(-1, *[1] * (g.dim() - 1)))
 
     def train_members(self, steps: int, **kwargs) -> None:
         """``train(steps, **kwargs)``, quarantining members that diverge and continuing."""

@@ -41,7 +41,8 @@ def fit_discriminator(
     """Train a fresh ``Discriminator`` to tell samples of ``p_data`` from samples of ``p_g``.
 
     Args:
-        p_data, p_g: anything with ``sample(n, generator)`` returning (n, 1) samples.
+        p_data, p_g: anything with ``sample(n, generator)`` returning (n, d) samples (d: the
+            ``dim`` of ``p_data``, 1 if it has none).
         steps: D updates, each on ``batch_size`` fresh samples of each distribution.
         seed: seeds the initialisation and every minibatch (the global RNG is left untouched).
         lr: Adam learning rate (betas (0.5, 0.999), as in the engine's runs), decayed linearly to
@@ -57,14 +58,14 @@ def fit_discriminator(
             defaults (optimiser, n_critic) do not: every objective trains with the Adam above.
 
     Returns:
-        The trained D in eval mode: an ``nn.Module`` mapping (N, 1) inputs to (N, 1) logits.
+        The trained D in eval mode: an ``nn.Module`` mapping (N, d) inputs to (N, 1) logits.
     """
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     dev = resolve_device(device)
     with torch.random.fork_rng(devices=[]):  # nn.Linear initialises from the global RNG
         torch.manual_seed(seed)
-        D = Discriminator(1, width, depth, activation).to(dev)
+        D = Discriminator(getattr(p_data, "dim", 1), width, depth, activation).to(dev)
     if get_objective(objective).family == "wasserstein":
         # f = 0 at the start: the gradient penalty is symmetric under f -> -f and, in 1D, has a
         # local minimum at slope -sign(F_g - F_data) wherever |F_g - F_data| < 2 lambda p_hat; a

@@ -253,7 +253,7 @@ def draw_optimum(ax, snap: Snapshot2D, real: np.ndarray, dist, objective: str, t
     return im
 
 
-def _metric_line(snap: Snapshot2D) -> str:
+def metric_line(snap: Snapshot2D) -> str:
     m = snap.metrics
     if "modes" not in m:
         return ""
@@ -268,7 +268,7 @@ def draw_pair(fig, snap, real, dist, objective, packing=1) -> None:
     im = draw_panel(ax1, snap, real, objective, packing=packing)
     draw_optimum(ax2, snap, real, dist, objective)
     fig.colorbar(im, ax=[ax1, ax2], shrink=0.8, label=d_axis(objective).label)
-    fig.suptitle(_metric_line(snap), fontsize=10)
+    fig.suptitle(metric_line(snap), fontsize=10)
 
 
 def pick(snaps: Sequence[Snapshot2D], n: int = 4) -> list[Snapshot2D]:
@@ -289,7 +289,7 @@ def draw_strip(snaps, dist, objective, packing=1, n: int = 4) -> plt.Figure:
         letter = "abcdefgh"[i]
         im = draw_panel(axes[0, i], snap, real, objective, f"({letter}) step {snap.step}: D",
                         packing)  # fmt: skip
-        axes[0, i].set_xlabel(_metric_line(snap), fontsize=8)
+        axes[0, i].set_xlabel(metric_line(snap), fontsize=8)
         draw_optimum(axes[1, i], snap, real, dist, objective,
                      f"D* for the G of step {snap.step}")  # fmt: skip
     if im is not None:
@@ -345,7 +345,7 @@ def save_animation(snaps, path, dist, objective, packing=1, fps: int = 4, dpi: i
     def frame(i: int):
         ax.clear()
         draw_panel(ax, frames[i], real, objective, packing=packing)
-        ax.set_xlabel(_metric_line(frames[i]), fontsize=9)
+        ax.set_xlabel(metric_line(frames[i]), fontsize=9)
 
     anim = FuncAnimation(fig, frame, frames=len(frames), interval=1000 / fps)
     io.save_animation(anim, path, fps, dpi)

@@ -36,6 +36,8 @@ name is a promise: every value below was read from the code it names.
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -105,4 +107,14 @@ def preset_values(name: str) -> dict[str, Any]:
     return {**PRESETS[name], "preset": name}
 
 
-__all__ = ["PRESETS", "preset_values"]
+def apply_preset(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """``--preset NAME`` in ``argv``: the preset's values become ``parser``'s defaults (flags
+    given win); an unknown name is left for the parser's ``choices`` to refuse."""
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    pre.add_argument("--preset")
+    name = pre.parse_known_args(argv)[0].preset
+    if name in PRESETS:
+        parser.set_defaults(**preset_values(name))
+
+
+__all__ = ["PRESETS", "preset_values", "apply_preset"]

@@ -14,9 +14,11 @@
   et al.'s Theorem 2, 2 C_LS(G) = X for a = -1, b = 1, c = 0 (``least_squares_criterion``),
   X = ``chi2_divergence``; hinge min L_D = 2 - 2 TV; Wasserstein max critic value = W1.
 
-A *density* is anything with ``log_prob(x)`` returning float64 log-densities of the shape of
-``x`` (``GaussianMixture``, ``SampleDensity``). Integrals run over a finite interval by composite
-Gauss-Legendre quadrature (``quadrature_rule``, which states its accuracy).
+A *density* is anything with ``log_prob(x)`` returning float64 log-densities (``GaussianMixture``,
+``SampleDensity``). Integrals run over a finite interval (1D) or over cells refined around every
+component (2D) by composite Gauss-Legendre quadrature (``toygan.toy.quadrature``, which states
+its accuracy). In 2D: D*, V, JSD, C(G), chi^2 and the least-squares and hinge criteria; the
+Wasserstein quantities (a 1-Lipschitz critic, W1 from CDFs) are 1D only.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ import math
 from collections.abc import Callable
 from typing import Protocol
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from toygan.objectives import Objective, get_objective
+from toygan.toy.quadrature import dimension, quadrature_rule, support_interval
 
 LOG2 = math.log(2.0)
 LOG4 = math.log(4.0)
@@ -38,80 +40,6 @@ LOG4 = math.log(4.0)
 
 class Density(Protocol):
     def log_prob(self, x: torch.Tensor) -> torch.Tensor: ...
-
-
-def support_interval(*dists: object, n_std: float = 12.0) -> tuple[float, float, float]:
-    """(lo, hi, scale): an interval holding every component of ``dists`` to ``n_std`` stds, and
-    the smallest length scale among them (component std, or KDE bandwidth).
-
-    Knows ``GaussianMixture`` (``means``/``stds``/``weights``) and ``SampleDensity``
-    (``centres``/``bandwidth``); anything else needs an explicit ``interval`` where it is used.
-    """
-    los, his, scales = [], [], []
-    for d in dists:
-        if hasattr(d, "means") and hasattr(d, "stds"):
-            comps = [(m, s) for m, s, w in zip(d.means, d.stds, d.weights, strict=True) if w > 0]
-            los += [m - n_std * s for m, s in comps]
-            his += [m + n_std * s for m, s in comps]
-            scales += [s for _, s in comps]
-        elif hasattr(d, "centres") and hasattr(d, "bandwidth"):
-            los.append(float(d.centres.min()) - n_std * d.bandwidth)
-            his.append(float(d.centres.max()) + n_std * d.bandwidth)
-            scales.append(d.bandwidth)
-        else:
-            raise ValueError(
-                f"cannot find the support of {type(d).__name__}; pass interval=(lo, hi)"
-            )
-    return min(los), max(his), min(scales)
-
-
-def quadrature_rule(
-    *dists: object,
-    interval: tuple[float, float] | None = None,
-    panels_per_scale: float = 4.0,
-    order: int = 20,
-    max_panels: int = 20_000,
-    breaks: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Nodes and weights (both (N,), float64) of composite Gauss-Legendre quadrature.
-
-    ``breaks``: extra panel edges, where the integrand has a kink (|p - q| where p = q); each
-    panel then holds an analytic piece and the rule keeps its accuracy.
-
-    The interval is ``interval`` or ``support_interval(*dists)`` (every component +- 12 stds), cut
-    into panels of width scale / ``panels_per_scale`` (scale: the smallest component std or KDE
-    bandwidth, so every bump spans several panels), each with an ``order``-point Gauss-Legendre
-    rule (exact for polynomials of degree 2 * order - 1).
-
-    Error bound. Truncation: a Gaussian component puts mass 2 Phi(-12) < 4e-33 outside +-12 stds,
-    and the integrands here (density times a log-probability growing at most quadratically) lose
-    less than 1e-25 there. Discretisation: for integrands analytic on the interval (mixtures, KDEs,
-    D*, networks with smooth activations) the Gauss-Legendre remainder
-    h^(2n+1) (n!)^4 / ((2n+1) ((2n)!)^3) |f^(2n)| with h = scale / 4 and n = 20 is below
-    1e-14 per unit mass; measured against ``scipy.integrate.quad`` the error of V and JSD is
-    below 1e-10 (``tests/test_theory.py``). For a ReLU network D the integrand has kinks and the
-    error falls only as O(h^2) per kink (about 1e-4 at the defaults): raise ``panels_per_scale``
-    for more.
-    """
-    if interval is None:
-        lo, hi, scale = support_interval(*dists)
-    else:
-        lo, hi = (float(v) for v in interval)
-        scale = support_interval(*dists)[2] if dists else (hi - lo) / 64
-    if not hi > lo:
-        raise ValueError(f"empty interval ({lo}, {hi})")
-    n_panels = min(max_panels, max(1, math.ceil((hi - lo) * panels_per_scale / scale)))
-    t, w = np.polynomial.legendre.leggauss(order)  # (order,) nodes and weights on [-1, 1]
-    edges = torch.linspace(lo, hi, n_panels + 1, dtype=torch.float64)  # (P + 1,)
-    if breaks is not None and breaks.numel():
-        inside = breaks.to(torch.float64)[(breaks > lo) & (breaks < hi)]
-        edges = torch.cat([edges, inside]).unique()  # sorted
-    half = 0.5 * (edges[1:] - edges[:-1])  # (P,) half-widths
-    mid = 0.5 * (edges[1:] + edges[:-1])  # (P,)
-    t, w = torch.from_numpy(t), torch.from_numpy(w)
-    nodes = (mid[:, None] + half[:, None] * t).reshape(-1)  # (P * order,)
-    weights = (half[:, None] * w).reshape(-1)  # (P * order,)
-    return nodes, weights
 
 
 class OptimalDiscriminator:
@@ -169,7 +97,8 @@ def _logits_at(D: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> to
         dtype = p.dtype if p is not None else torch.float32
         device = p.device if p is not None else x.device
         with torch.no_grad():
-            out = D(x.to(device=device, dtype=dtype).unsqueeze(1))  # (N, 1)
+            pts = x.unsqueeze(1) if x.dim() == 1 else x  # (N, d)
+            out = D(pts.to(device=device, dtype=dtype))  # (N, 1)
         return out.reshape(-1).to(device="cpu", dtype=torch.float64)
     return torch.as_tensor(D(x), dtype=torch.float64).reshape(-1)
 
@@ -198,7 +127,9 @@ def value_function(
             logits for D*).
         interval, quad: passed to ``quadrature_rule``.
     """
-    x, w = quadrature_rule(p_data, p_g, interval=interval, **quad)  # (N,), (N,)
+    if interval is not None:
+        quad["interval"] = interval
+    x, w = quadrature_rule(p_data, p_g, **quad)  # (N,) or (N, 2), (N,)
     out = _logits_at(D, x)  # (N,)
     if output == "logits":
         log_d, log_1md = F.logsigmoid(out), F.logsigmoid(-out)
@@ -265,7 +196,10 @@ def _crossings(fn: Callable[[torch.Tensor], torch.Tensor], lo: float, hi: float,
 
 
 def _cdf_gap(p_data: Density, p_g: Density) -> Callable[[torch.Tensor], torch.Tensor]:
-    """x -> F_g(x) - F_data(x) (both need ``cdf``, as ``GaussianMixture`` has)."""
+    """x -> F_g(x) - F_data(x) (both need ``cdf``, as 1D ``GaussianMixture`` has)."""
+    if dimension(p_data, p_g) != 1:
+        raise ValueError("the Wasserstein quantities here are 1D (from the CDFs); a 2D W1 has "
+                         "no closed form")  # fmt: skip
     if not (hasattr(p_data, "cdf") and hasattr(p_g, "cdf")):
         raise ValueError("the Wasserstein quantities need distributions with a cdf")
     return lambda x: p_g.cdf(x) - p_data.cdf(x)
@@ -274,7 +208,7 @@ def _cdf_gap(p_data: Density, p_g: Density) -> Callable[[torch.Tensor], torch.Te
 def _rule(p_data, p_g, kink_fn=None, **quad) -> tuple[torch.Tensor, torch.Tensor]:
     """``quadrature_rule`` over both supports with panel edges at the sign changes of
     ``kink_fn`` (where the integrand has a kink)."""
-    if kink_fn is None:
+    if kink_fn is None or dimension(p_data, p_g) > 1:  # 2D: kinks along curves, not at points
         return quadrature_rule(p_data, p_g, **quad)
     lo, hi, scale = support_interval(p_data, p_g)
     return quadrature_rule(p_data, p_g, breaks=_crossings(kink_fn, lo, hi, scale / 16), **quad)
