@@ -554,3 +554,53 @@ def test_kill_and_resume_mnist_is_bitwise_exact(tmp_path):
     for name in ("samples.npy", "metrics.csv", "grids.npy", "training.gif"):
         assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
     assert rundir.read_status(out)["state"] == "finished"
+
+
+# -- path flags, attacked ---------------------------------------------------------------------
+
+
+def _path_cases():
+    """(CLI, argv with {P} where the path goes, the flag the error must name): every flag that
+    names a directory. None of toygan's flags names a file."""
+    from toygan.mnist.evaluate import main as evaluate_main
+    from toygan.mnist.hub import main as hub_main
+
+    tiny_mnist = ["--dataset", "mnist", "--epochs", "1", "--no-download", "--no-progress"]
+    return [
+        (run_cli.main, [*TINY_1D, "--out", "{P}"], "--out"),
+        (run_cli.main, ["--resume", "{P}"], "--resume"),
+        (run_cli.main, ["--seeds", "2", "--steps", "5", "--out", "{P}"], "--out"),
+        (run_cli.main, ["--diagnostic", "saturation", "--out", "{P}"], "--out"),
+        (run_cli.main, ["--diagnostic", "regimes", "--out", "{P}"], "--out"),
+        (run_cli.main, ["--dataset", "ring", "--seeds", "2", "--out", "{P}"], "--out"),
+        (run_cli.main, ["--dataset", "ring", "--resume", "{P}"], "--resume"),
+        (run_cli.main, [*tiny_mnist, "--data-dir", "{P}"], "--data-dir"),
+        (run_cli.main, [*tiny_mnist, "--out", "{P}"], "--out"),
+        (run_cli.main, ["--dataset", "mnist", "--resume", "{P}"], "--resume"),
+        (evaluate_main, ["{P}"], "run_dir"),
+        (evaluate_main, ["--pretrained", "modern", "--data-dir", "{P}"], "--data-dir"),
+        (evaluate_main, ["--pretrained", "modern", "--cache-dir", "{P}"], "--cache-dir"),
+        (hub_main, ["{P}"], "run_dir"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_path_cases())))
+@pytest.mark.parametrize("how", ["a file", "inside a file", "unreadable"])
+def test_path_flags_attacked(case, how, tmp_path, capsys, monkeypatch):
+    """A regular file where a directory is expected, a path inside a file, an unreadable path:
+    one line naming the flag, exit 2, nothing written (the tree is byte-identical after)."""
+    main, argv, flag = _path_cases()[case]
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a directory")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    path = {"a file": a_file, "inside a file": a_file / "x", "unreadable": locked}[how]
+    if how == "unreadable":  # root reads everything: make os.access say no for this path
+        real = os.access
+        monkeypatch.setattr(os, "access", lambda p, m, **k: Path(p) != locked and real(p, m, **k))
+    monkeypatch.chdir(tmp_path)  # any default output dir (runs/...) would appear here
+    before = snapshot_files(tmp_path)
+    err = one_line_error(main, [a.replace("{P}", str(path)) for a in argv], capsys)
+    assert flag in err, err
+    assert snapshot_files(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "locked"]

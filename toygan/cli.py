@@ -210,6 +210,27 @@ def require(ok: bool, name: str, problem: str) -> None:
         raise UsageError(flag(name), problem)
 
 
+def check_path(path: str | Path, flag: str, kind: str = "dir", must_exist: bool = False) -> Path:
+    """``path`` as given to ``flag`` ('--data-dir', 'run_dir'), checked before anything is
+    written: a regular file where a directory is expected (or a directory where a file is), a
+    path inside a file, an unreadable one, or (``must_exist``) a missing one is a
+    ``UsageError`` naming ``flag``. ``kind``: "dir" or "file"."""
+    p = Path(path)
+    for parent in p.parents:  # a path inside a file: 'a_file/x'
+        if parent.exists() and not parent.is_dir():
+            raise UsageError(flag, f"{p} lies inside {parent}, which is a file")
+    if p.exists():
+        if kind == "dir" and not p.is_dir():
+            raise UsageError(flag, f"{p} is a file, not a directory")
+        if kind == "file" and p.is_dir():
+            raise UsageError(flag, f"{p} is a directory, not a file")
+        if not os.access(p, os.R_OK | (os.X_OK if kind == "dir" else 0)):
+            raise UsageError(flag, f"{p} cannot be read (permissions)")
+    elif must_exist:
+        raise UsageError(flag, f"{p} does not exist")
+    return p
+
+
 def writable_dir(path: str, name: str = "out") -> Path:
     """Create directory ``path`` if needed and check it is writable; ``UsageError`` for flag
     ``--name`` otherwise."""

@@ -78,6 +78,7 @@ MAKERS: dict[str, Callable[[Path], list[Path]]] = {
     "1d": _maker("toygan.toy.figures", "write_gan1d"),
     "theory": _maker("toygan.toy.plots_theory", "write_figures"),
     "compare": _maker("toygan.toy.figures", "write_comparison"),
+    "toy2d": _maker("toygan.toy.figures2d", "write_toy2d"),
     "table1": table1,
     "family": family,
 }

@@ -33,6 +33,7 @@ from toygan.cli import (
     UsageError,
     add_dataclass_arguments,
     add_force_argument,
+    check_path,
     config_from_args,
     given_flags,
     resumed_config,
@@ -155,7 +156,10 @@ def _single_run(argv: Sequence[str]) -> int:
     from toygan.toy.experiment import ToyConfig, check_config, run_experiment
 
     args = build_parser(argv).parse_args(argv)
+    if args.out is not None:
+        check_path(args.out, "--out")
     if args.resume is not None:
+        check_path(args.resume, "--resume", must_exist=True)
         cfg, out = resume_config(args.resume, argv, args), args.resume
         if args.out is not None and Path(args.out) != Path(args.resume):
             raise UsageError("--out", "give --resume DIR alone: the run continues in DIR")

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from toygan import io
-from toygan.cli import FileError, UsageError, writable_dir
+from toygan.cli import FileError, UsageError, check_path, writable_dir
 
 STATUS = "status.json"
 STATES = ("running", "finished", "failed", "diverged")
@@ -130,8 +130,7 @@ def open_run(
     """
     out = Path(out)
     name = "--" + flag.replace("_", "-")
-    if out.exists() and not out.is_dir():
-        raise UsageError(name, f"{out} is a file, not a directory")
+    check_path(out, "--resume" if resume else name)  # a file, a path inside one, unreadable
     status = read_status(out) if out.is_dir() else None
     if is_alive(status):
         raise UsageError(

@@ -31,6 +31,7 @@ from toygan.cli import (
     OneLineParser,
     UsageError,
     add_dataclass_arguments,
+    check_path,
     config_from_dict,
     run_cli,
 )
@@ -443,6 +444,12 @@ def main(argv: list[str] | None = None) -> int:
     ns = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
     def body() -> int:
+        if ns.run_dir:
+            check_path(ns.run_dir, "run_dir", must_exist=not ns.pretrained)
+        if ns.data_dir:
+            check_path(ns.data_dir, "--data-dir")
+        if ns.cache_dir:
+            check_path(ns.cache_dir, "--cache-dir")
         if (ns.pretrained or ns.best) and ns.n_samples < 2:
             raise UsageError("--n-samples", f"must be at least 2, got {ns.n_samples}")
         if ns.pretrained and ns.best:

@@ -27,6 +27,7 @@ from toygan.cli import (
     UsageError,
     add_dataclass_arguments,
     add_force_argument,
+    check_path,
     config_from_args,
     given_flags,
     require,
@@ -99,6 +100,10 @@ RESUMABLE = {"epochs", "device", "data_dir", "download", "progress", "resume", "
 def validate(cfg: MnistConfig) -> None:
     """One ``UsageError`` per bad value (the CLI turns it into one line and exit 2)."""
     require(cfg.dataset == "mnist", "dataset", f"this entry point trains mnist, not {cfg.dataset}")
+    if cfg.data_dir:
+        check_path(cfg.data_dir, "--data-dir")
+    if cfg.out and not cfg.resume:
+        check_path(cfg.out, "--out")
     require(cfg.model in presets.MODELS, "model", f"choose from {list(presets.MODELS)}")
     known = presets.PRESETS | presets.ABLATIONS
     require(
@@ -377,6 +382,7 @@ def _train_and_write(
 def resume_config(cfg: MnistConfig, argv: list[str], ns) -> MnistConfig:
     """The stored config of the run in ``cfg.resume``; --epochs, --device, --data-dir and
     --download may change, and --progress is this session's."""
+    check_path(cfg.resume, "--resume", must_exist=True)
     raw = io.read_json(path) if (path := Path(cfg.resume) / "config.json").is_file() else {}
     if isinstance(raw, dict) and raw.get("dataset", "mnist") != "mnist":
         raise UsageError("--resume", f"{cfg.resume} holds a run on --dataset {raw['dataset']}, "

@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from toygan import io
-from toygan.cli import OneLineParser, UsageError, run_cli, writable_dir
+from toygan.cli import OneLineParser, UsageError, check_path, run_cli, writable_dir
 from toygan.io import FileError
 from toygan.mnist import presets
 from toygan.mnist.data import OUTPUT_RANGES
@@ -292,9 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     ns = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
     def body() -> int:
-        run_dir = Path(ns.run_dir)
-        if not run_dir.is_dir():
-            raise UsageError("run_dir", f"{run_dir} is not a directory")
+        run_dir = check_path(ns.run_dir, "run_dir", must_exist=True)
+        if ns.out is not None:
+            check_path(ns.out, "--out")
         if not (run_dir / "config.json").is_file():
             raise UsageError("run_dir", f"{ns.run_dir} has no config.json")
         path = export_run(run_dir, getattr(torch, ns.dtype), ns.out, ns.source, ns.force)

@@ -46,6 +46,7 @@ from toygan.cli import (
     UsageError,
     add_dataclass_arguments,
     add_force_argument,
+    check_path,
     config_from_dict,
     given_flags,
     require,
@@ -278,7 +279,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         resume = args.resume is not None
+        if args.out is not None:
+            check_path(args.out, "--out")
         if resume:
+            check_path(args.resume, "--resume", must_exist=True)
             base, opts = resumed(args, argv)
             out = Path(args.resume)
         else:

@@ -31,7 +31,13 @@ from toygan.engine import GANTrainer, TrainingDiverged, make_optimizer, resolve_
 from toygan.game import base_prior
 from toygan.models import ACTIVATIONS, MLP, OUTPUTS, Discriminator, Generator, PopulationBatchNorm
 from toygan.objectives import Objective, get_objective
-from toygan.toy.experiment import ToyConfig, build_data, build_networks, build_schedulers
+from toygan.toy.experiment import (
+    ToyConfig,
+    build_data,
+    build_networks,
+    build_schedulers,
+    prefetch_steps,
+)
 
 _INPLACE = {"relu": F.relu_, "leaky_relu": partial(F.leaky_relu_, negative_slope=0.2)}
 
@@ -308,6 +314,7 @@ def build_ensemble(cfg: ToyConfig, seeds: Sequence[int]) -> EnsembleTrainer:
         update=cfg.update,
         game=game,
         unrolled=cfg.unrolled,
+        prefetch=prefetch_steps(cfg),
     )
     trainer.seeds = seeds
     trainer.alive = torch.ones(len(seeds), dtype=torch.bool, device=device)

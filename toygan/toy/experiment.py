@@ -80,6 +80,19 @@ def build_data(cfg: ToyConfig, seed: int, device: torch.device | str = "cpu"):
     return PackedPrior(noise, cfg.packing), data, PackedGame(cfg.packing)
 
 
+PREFETCH_FLOATS = 1 << 19  # noise floats per member in one prefetched block (2 MiB)
+
+
+def prefetch_steps(cfg: ToyConfig) -> int:
+    """Iterations of minibatches the engine draws at once: 32, fewer for large noise (the
+    metz2017 preset's z of 256 at batch 512: 2), so that the prefetched batches a checkpoint
+    carries stay small. A function of ``cfg`` alone: a single run and an ensemble member draw
+    the same stream."""
+    cfg = cfg.resolved()
+    per_step = cfg.batch_size * cfg.packing * cfg.noise_dim * (cfg.k_steps + 1)
+    return max(1, min(32, PREFETCH_FLOATS // per_step))
+
+
 def build_schedulers(cfg: ToyConfig, g_opt, d_opt) -> list:
     """Linear decay of both learning rates to 0 at ``cfg.steps`` (``lr_decay``), or none."""
     if cfg.lr_decay == "linear":
@@ -116,6 +129,7 @@ def build_trainer(cfg: ToyConfig) -> GANTrainer:
         update=cfg.update,
         game=game,
         unrolled=cfg.unrolled,
+        prefetch=prefetch_steps(cfg),
     )
 
 

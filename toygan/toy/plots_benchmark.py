@@ -97,7 +97,9 @@ def save_benchmark_figure(summary: dict[str, Any], curves: list[dict[str, Any]],
                 ax.axhline(ref[0] * scale, color=color, ls="--", lw=1.2)
             ax.set(xlabel="generator steps", ylabel=label, title=label)
     src = (summary.get("paper") or {}).get("source")
-    axes[0].legend(fontsize=8, title=f"dashed: {src}" if src else None, title_fontsize=8)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", fontsize=8,
+               ncols=min(len(names), 4), title=f"dashed: {src}" if src else None,
+               title_fontsize=8)  # fmt: skip
     axes[1].set_ylim(0, 100)
     axes[2].set_ylim(bottom=0)
     preset = summary.get("preset") or "flags"
