@@ -43,13 +43,11 @@ def member_samples(run_dir: Path, summary: dict) -> dict[str, np.ndarray]:
     out = {}
     for c in summary["configs"]:
         row = Row(c["objective"], c["packing"], c["unrolled"])
-        cfg = ToyConfig.from_dict(
-            io.load_checkpoint(run_dir / row.name / "checkpoint.pt")["config"]
-        )
+        path = run_dir / row.name / "checkpoint.pt"
+        state = io.load_checkpoint(path)
         seeds = list(range(base.seed, base.seed + c["n_seeds"]))
-        cell = Cell(row, cfg, seeds, run_dir)
-        state = io.load_checkpoint(cell.path)
-        rundir.restore(cell.trainer, state, cell.path)
+        cell = Cell(row, ToyConfig.from_dict(state["config"]), seeds, run_dir)
+        rundir.restore(cell.trainer, state, path)
         x = sample_members(cell.trainer, base.n_samples)[:N_PICTURE]  # the metrics' fixed z
         out[row.name] = x.numpy().astype(np.float32)
     return out
