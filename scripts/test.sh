@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# toygan's test command (README.md): installs the package with its dev tools, then runs the linter,
-# the test suite (fast Hypothesis profile) and the notebooks on tiny settings, then the property
-# tests once more with randomised, more numerous examples.
+# toygan's test command (README.md): installs the package with its dev, docs and Ray extras, then
+# runs the linter, the strict docs build (into a temporary directory), the test suite (fast
+# Hypothesis profile; the Ray tests start a local Ray instance) and the notebooks on tiny settings,
+# then the property tests once more with randomised, more numerous examples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m pip install -q -e ".[dev]"
+python -m pip install -q -e ".[dev,docs,ray]"
 ruff check .
 ruff format --check .
 # One intra-op thread: the tests' tensors are small, and two threads per process thrash when
@@ -23,6 +24,7 @@ for nb in notebooks/*.ipynb; do
     fi
     notebooks+=("$nb")
 done
+site=$(mktemp -d); NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$site"; rm -rf "$site"
 python -m pytest -q --durations=15 tests --nbmake "${notebooks[@]}" "$@"
 # The property tests again, randomised with five times the examples (profile "explore",
 # tests/conftest.py): the fixed derandomised set above never changes, so this pass is the one

@@ -109,6 +109,9 @@ def test_evaluate_cli_on_tiny_run(tmp_path, capsys):
     assert len(list((tmp_path / "cache").glob("classifier_*.pt"))) == 1
     assert evaluate.main(args) == 0  # second time: the cached classifier
     assert evaluate.main([str(tmp_path / "nope")]) == 2
+    assert "run_dir: " in capsys.readouterr().err  # a missing directory names the argument
+    (tmp_path / "empty").mkdir()
+    assert evaluate.main([str(tmp_path / "empty")]) == 2
     assert "has no samples.npy" in capsys.readouterr().err
 
 

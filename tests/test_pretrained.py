@@ -239,6 +239,7 @@ def test_intrinsic_dropout_is_seeded_noise_and_leaves_the_global_rng_alone():
 
 def test_sample_dropout_needs_a_draw_and_a_generator_with_dropout(tmp_path, capsys):
     run = tmp_path / "run"
+    run.mkdir()
     assert evaluate_main([str(run), "--sample-dropout", "off"]) == 2
     assert "--best or --pretrained" in capsys.readouterr().err
     args = ["--pretrained", "modern", "--sample-dropout", "on", str(tmp_path / "m")]

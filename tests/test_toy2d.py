@@ -264,6 +264,33 @@ def test_2d_theory_resolves_sigma_001_modes():
     assert bool((optimal_discriminator(p, wide)(x) > 0.999).all())
 
 
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_collapsed_g_d_star_and_jsd_are_the_discrete_ones(k):
+    """A G on k of the ring's 8 (far apart) modes: D* is 1 on the missing modes and
+    (1/8) / (1/8 + 1/k) on G's, the JSD that of the two histograms; the picture draws it."""
+    import matplotlib.pyplot as plt
+
+    from toygan.toy import plots2d
+
+    p = toygan.ring()
+    g = GaussianMixture(p.loc[:k], p.scale[:k], [1 / k] * k)
+    d = optimal_discriminator(p, g)(p.loc)  # (8,)
+    assert torch.allclose(d[:k], torch.full((k,), (1 / 8) / (1 / 8 + 1 / k), dtype=d.dtype))
+    assert torch.allclose(d[k:], torch.ones(8 - k, dtype=d.dtype))
+    pd, pg = np.full(8, 1 / 8), np.r_[np.full(k, 1 / k), np.zeros(8 - k)]
+    m = (pd + pg) / 2
+    discrete = 0.5 * (special.rel_entr(pd, m).sum() + special.rel_entr(pg, m).sum())
+    assert jensen_shannon(p, g) == pytest.approx(discrete, abs=1e-9)
+    fig, ax = plt.subplots()
+    plots2d.draw_mixture_optimum(ax, toygan.ring(std=0.1), g)
+    grid = ax.images[0].get_array()  # D* on the picture's grid, NaN where there is no mass
+    finite = grid.compressed() if np.ma.isMaskedArray(grid) else grid[np.isfinite(grid)]
+    assert finite.size and finite.min() < 0.5 < finite.max()
+    plt.close(fig)
+    with pytest.raises(ValueError, match="critic"):
+        plots2d.draw_mixture_optimum(ax, p, g, objective="wasserstein_gp")
+
+
 def test_fitted_d_approaches_d_star_in_2d():
     p = GaussianMixture([[-0.8, 0.0], [0.8, 0.0]], [0.3, 0.3])
     q = GaussianMixture([[0.0, 0.3]], [[0.6, 0.4]])

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from test_reliability import _kill_after_first_checkpoint, one_line_error, snapshot_files
@@ -131,3 +132,28 @@ def test_benchmark_resumes_and_extends_bit_for_bit(tmp_path, capsys):
     assert s1[0]["steps"] == 30 and s1[0]["n_seeds"] == 2
     assert (whole / "curves.png").stat().st_size > 0
     assert (whole / "nonsaturating-packing2" / "checkpoint.pt").is_file()
+
+
+def test_export_writes_the_committed_files_and_a_table_with_the_papers_rows(tmp_path, capsys):
+    from toygan.toy import figures2d
+
+    run = tmp_path / "bench"
+    assert main([*TINY_BENCH, "--packing", "1", "2", "--out", str(run)]) == 0
+    prefix = tmp_path / "figs" / "grid_benchmark"
+    paths = figures2d.export_benchmark(run, prefix)
+    names = sorted(p.name for p in paths)
+    assert names == ["grid_benchmark.json", "grid_benchmark.png", "grid_benchmark_curves.csv",
+                     "grid_benchmark_samples.npz", "grid_benchmark_samples.png"]  # fmt: skip
+    with np.load(prefix.with_name("grid_benchmark_samples.npz")) as f:
+        assert sorted(f.files) == ["nonsaturating", "nonsaturating-packing2"]
+        assert f["nonsaturating"].shape == (figures2d.N_PICTURE, 2, 2)  # (n, seeds, 2)
+        # the samples are the metrics' fixed z: their metrics are the summary's
+        summary = json.loads(prefix.with_suffix(".json").read_text())
+    capsys.readouterr()
+    assert figures2d.main(["--table", str(prefix.with_suffix(".json"))]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert len(table) == 2 + 2 + 2  # header, rule, two configs each with PacGAN's row below
+    assert "`nonsaturating-packing2` | 30 | 2 |" in table[4] and "*23.80 ± 0.70*" in table[5]
+    modes = summary["configs"][0]["modes"]
+    assert f"{modes[0]:.2f} ± {modes[1]:.2f}" in table[2]
+    assert figures2d.main(["only-one-argument"]) == 2

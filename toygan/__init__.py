@@ -36,6 +36,7 @@ from toygan.toy.ensemble import (
     sample_members,
 )
 from toygan.toy.experiment import ToyConfig, build_trainer, generate
+from toygan.toy.explore import explore
 from toygan.toy.fit import fit_discriminator
 from toygan.toy.metrics import d_deviation, ks_distance, mode_metrics, mode_stats, wasserstein1
 from toygan.toy.mixture import GaussianMixture, grid, ring
@@ -106,6 +107,7 @@ __all__ = [
     "ToyConfig",
     "build_trainer",
     "generate",
+    "explore",
     "SampleDensity",
     "fit_discriminator",
     "jensen_shannon",

@@ -20,7 +20,8 @@ on ``n_samples`` samples of one fixed z per member.
 The configs train round-robin, ``--round-steps`` at a time, so that wherever the run is stopped
 every config has about the same length; after every round each config's checkpoint, the curves,
 ``summary.json`` and the figure are rewritten (atomically). ``--resume DIR`` continues the table
-bit-exactly, optionally to a larger ``--steps``.
+bit-exactly, optionally to a larger ``--steps``. With ``--ray local`` or ``--ray HOST:PORT`` each
+round's configs train in parallel as Ray tasks (``toygan.sweep``), to the same numbers.
 
 writes config.json, summary.json, curves.csv, curves.png, CONFIG/checkpoint.pt into ``--out``.
 """
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import math
 import sys
 import time
@@ -39,7 +41,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from toygan import io, rundir
+from toygan import io, rundir, sweep
 from toygan.cli import (
     FileError,
     OneLineParser,
@@ -77,6 +79,7 @@ class BenchmarkOptions:
     round_steps: int = 5000  # steps each config trains before the next takes its turn
     out: str | None = None  # output directory (default: runs/bench-DATASET-PRESET)
     progress: bool = True  # show a progress bar per round and config
+    ray: str | None = None  # run each round's configs as Ray tasks: local, or a cluster's HOST:PORT
 
 
 @dataclass(frozen=True)
@@ -175,14 +178,21 @@ class Cell:
                                    progress=progress, desc=self.row.name)  # fmt: skip
         self.seconds += time.perf_counter() - t0
 
+    def state(self) -> dict[str, Any]:
+        """What the checkpoint holds: trainer, config, curves and seconds so far."""
+        return {"trainer": self.trainer.state_dict(), "config": self.cfg.to_dict(),
+                "curves": self.curves, "seconds": self.seconds}  # fmt: skip
+
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        io.save_torch(self.path, {"trainer": self.trainer.state_dict(), "config":
-                                  self.cfg.to_dict(), "curves": self.curves,
-                                  "seconds": self.seconds})  # fmt: skip
+        io.save_torch(self.path, self.state())
 
-    def load(self) -> None:
-        state = io.load_checkpoint(self.path)
+    def __reduce__(self):  # a cell travels to a Ray task as its checkpoint (trainers don't pickle)
+        return _restored, (self.row, self.cfg, self.seeds, self.path.parents[1], self.state())
+
+    def load(self, state: dict[str, Any] | None = None) -> None:
+        """Continue from the checkpoint on disk, or from ``state`` (``Cell.state()``)."""
+        state = io.load_checkpoint(self.path) if state is None else state
         ours = {k: v for k, v in self.cfg.to_dict().items() if k != "steps"}
         theirs = state.get("config") if isinstance(state, dict) else None
         if not isinstance(theirs, dict) or {k: theirs.get(k) for k in ours} != ours:
@@ -213,6 +223,18 @@ class Cell:
         }
 
 
+def _restored(row: Row, cfg: ToyConfig, seeds: list[int], out: Path, state: dict) -> Cell:
+    cell = Cell(row, cfg, seeds, out)
+    cell.load(state)
+    return cell
+
+
+def train_round(cell: Cell, steps: int, round_steps: int, every: int, progress: bool) -> Cell:
+    """``cell`` trained one round, up to ``steps`` (here, or on a copy in a Ray task)."""
+    cell.train(min(round_steps, steps - cell.trainer.step), every, progress)
+    return cell
+
+
 def run_benchmark(
     base: ToyConfig, opts: BenchmarkOptions, out: Path, resume: bool, command: str
 ) -> dict[str, Any]:
@@ -228,12 +250,14 @@ def run_benchmark(
     io.write_json(out / "config.json", {"benchmark": dataclasses.asdict(opts), "toy":
                                          base.to_dict(), "command": command})  # fmt: skip
     summary: dict[str, Any] = {}
-    while True:
-        for c in cells:
-            todo = min(opts.round_steps, base.steps - c.trainer.step)
-            if todo > 0:
-                c.train(todo, every, opts.progress)
-                c.save()
+    run = functools.partial(train_round, steps=base.steps, round_steps=opts.round_steps,
+                            every=every, progress=opts.progress and not opts.ray)  # fmt: skip
+    while True:  # a round: every unfinished config, here in turn or as parallel Ray tasks
+        todo = [i for i, c in enumerate(cells) if c.trainer.step < base.steps]
+        for i, cell in zip(todo, sweep.map_cells(run, [cells[i] for i in todo], opts.ray),
+                           strict=True):  # fmt: skip
+            cells[i] = cell  # from a Ray task: the trained copy
+            cell.save()
         summary = write_outputs(cells, base, out, command)
         if all(c.trainer.step >= base.steps for c in cells):
             return summary
@@ -307,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             for r in rows_of(opts, base):  # every row valid before anything is written
                 check_config(row_config(base, r))
             out = Path(opts.out or f"runs/bench-{base.dataset}-{base.preset or base.objective}")
+        sweep.prepare(opts.ray, base.device)
         with rundir.running(out, "benchmark2d", resume=resume, force=args.force) as path:
             summary = run_benchmark(base, opts, path, resume, command)
         for c in summary["configs"]:
@@ -337,10 +362,10 @@ def resumed(args: argparse.Namespace, argv: list[str]) -> tuple[ToyConfig, Bench
     raw = io.read_json(path)
     if not isinstance(raw, dict) or not {"benchmark", "toy"} <= set(raw):
         raise UsageError("--resume", f"{args.resume} holds no toygan benchmark")
-    may = {"--steps", "--device", "--progress", "--resume", "--force"}
+    may = {"--steps", "--device", "--progress", "--ray", "--resume", "--force"}
     for f in sorted(given_flags(argv) - may):
         raise UsageError(f, f"--resume continues the benchmark in {args.resume} as it was "
-                         "(only --steps and --device may change)")  # fmt: skip
+                         "(only --steps, --device and --ray may change)")  # fmt: skip
     if not isinstance(raw["toy"], dict) or not isinstance(raw["benchmark"], dict):
         raise FileError(path, "holds no benchmark settings")
     base = config_from_dict(ToyConfig, raw["toy"])
@@ -352,6 +377,7 @@ def resumed(args: argparse.Namespace, argv: list[str]) -> tuple[ToyConfig, Bench
         base = dataclasses.replace(base, device=args.device)
     if "--progress" in given:
         opts = dataclasses.replace(opts, progress=args.progress)
+    opts = dataclasses.replace(opts, ray=args.ray)  # where it runs now, not where it ran
     try:
         check_config(base)
     except UsageError as err:

@@ -7,7 +7,8 @@ proves nothing; this module trains ``--seeds`` members per objective as one vect
 threshold *and* every mode covered), the distribution of final W1, mode coverage, the share of
 high-quality samples, the time to converge and E|D - 1/2| over training.
 
-    python -m toygan.run --objective saturating nonsaturating --seeds 32 [--optimizer adam]
+    python -m toygan.run --objective saturating nonsaturating --seeds 32 [--optimizer adam] \
+        [--ray local]
     python -m toygan.run --objective saturating nonsaturating least_squares hinge \
         wasserstein_gp --seeds 32
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import sys
 import time
 from dataclasses import dataclass, field
@@ -32,7 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from toygan import io, rundir
+from toygan import io, rundir, sweep
 from toygan.cli import (
     OneLineParser,
     add_dataclass_arguments,
@@ -75,6 +77,7 @@ class CompareOptions:
     out: str = "runs/compare"  # output directory
     progress: bool = True  # show progress bars
     gif: bool = True  # write the side-by-side animation compare.gif
+    ray: str | None = None  # run the objectives as Ray tasks: local, or a cluster's HOST:PORT
 
 
 OWN_SETTINGS = ("k_steps", "optimizer", "lr", "beta1", "beta2")  # per-objective training defaults
@@ -195,7 +198,6 @@ def run_objective(
         "panels": panels,
         "seconds": seconds,
         "diverged": diverged,
-        "trainer": trainer,
     }
 
 
@@ -234,8 +236,9 @@ def summarise(result: dict[str, Any], n_modes: int, opts: CompareOptions) -> dic
 def compare(cfg: ToyConfig, opts: CompareOptions, out: Path, explicit=()) -> dict[str, Any]:
     """Train every objective of ``opts`` on the same seeds; write all outputs into ``out``.
 
-    Each objective trains with ``objective_config(cfg, objective, explicit)``; config.json and
-    summary.json record every objective's settings."""
+    Each objective trains with ``objective_config(cfg, objective, explicit)``, here or as a Ray
+    task (``opts.ray``, ``toygan.sweep``); config.json and summary.json record every objective's
+    settings."""
     seeds = list(range(cfg.seed, cfg.seed + opts.seeds))
     mix = cfg.mixture()
     lo, hi = min(mix.means) - 4 * max(mix.stds) - 2, max(mix.means) + 4 * max(mix.stds) + 2
@@ -252,8 +255,11 @@ def compare(cfg: ToyConfig, opts: CompareOptions, out: Path, explicit=()) -> dic
         },
     )
     results, summary = {}, {}
-    for obj in opts.objective:
-        results[obj] = run_objective(cfgs[obj], seeds, opts, grid)
+    task_opts = dataclasses.replace(opts, progress=False) if opts.ray else opts  # no bars in tasks
+    run = functools.partial(run_objective, seeds=seeds, opts=task_opts, grid=grid)
+    for obj, result in zip(opts.objective, sweep.map_cells(run, cfgs.values(), opts.ray),
+                           strict=True):  # fmt: skip
+        results[obj] = result
         summary[obj] = summarise(results[obj], mix.n_components, opts)
         summary[obj]["settings"] = settings_label(cfgs[obj])
     summary["_criteria"] = {
@@ -316,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         require(opts.w1_threshold > 0, "w1_threshold", f"must be > 0, got {opts.w1_threshold}")
         require(opts.eval_every >= 1, "eval_every", f"must be >= 1, got {opts.eval_every}")
         require(opts.eval_samples >= 10, "eval_samples", f"must be >= 10, got {opts.eval_samples}")
+        sweep.prepare(opts.ray, cfg.device)
         with rundir.running(opts.out, "compare", force=args.force) as out:
             summary = compare(cfg, opts, out, explicit_settings(argv))
         for obj in opts.objective:

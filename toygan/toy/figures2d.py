@@ -11,6 +11,9 @@ toygan.figures --only toy2d``) redraws the figures from the committed files and 
 run's strip.
 
     python -m toygan.toy.figures2d runs/bench-ring-lin2018 figures/toy2d/ring_benchmark
+    python -m toygan.toy.figures2d --table figures/toy2d/ring_benchmark.json  # Markdown
+
+``markdown_table(summary)`` is the table the docs print beside the papers' rows.
 """
 
 from __future__ import annotations
@@ -154,10 +157,49 @@ def write_toy2d(out: Path) -> list[Path]:
     return paths
 
 
+def _cell(v, percent: bool = False) -> str:
+    """[mean, s.e.] (s.e. None: the paper gives none) as text; '-' where undefined."""
+    if v is None or v[0] is None:
+        return "-"
+    f = 100 if percent else 1
+    digits = 1 if percent else 2
+    text = f"{f * v[0]:.{digits}f}"
+    if v[1] is not None:
+        text += f" ± {f * v[1]:.{digits}f}"
+    return text + ("%" if percent else "")
+
+
+def markdown_table(summary: dict) -> str:
+    """The benchmark's rows as a Markdown table, each paper row (where there is one) below
+    toygan's: config, steps reached, seeds, modes, high quality, reverse KL (both variants)."""
+    paper = (summary.get("paper") or {}).get("rows", {})
+    source = (summary.get("paper") or {}).get("source", "")
+    lines = ["| config | steps | seeds | modes | high quality | reverse KL | reverse KL (all) |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for c in summary["configs"]:
+        kl = _cell(c["reverse_kl"])
+        if c.get("reverse_kl_undefined"):
+            kl += f" ({c['reverse_kl_undefined']} without a HQ sample)"
+        lines.append(f"| `{c['name']}` | {c['steps']:,} | {c['n_seeds']} | {_cell(c['modes'])} | "
+                     f"{_cell(c['high_quality'], True)} | {kl} | "
+                     f"{_cell(c['reverse_kl_all'])} |")  # fmt: skip
+        if c["name"] in paper:
+            p = paper[c["name"]]
+            lines.append(
+                f"| *{source}* | | | *{_cell(p['modes'])}* | "
+                f"*{_cell(p['high_quality'], True)}* | *{_cell(p['reverse_kl'])}* | |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 2 and argv[0] == "--table":
+        print(markdown_table(io.read_json(Path(argv[1]))), end="")
+        return 0
     if len(argv) != 2:
-        sys.stderr.write("usage: python -m toygan.toy.figures2d RUN_DIR PREFIX\n")
+        sys.stderr.write("usage: python -m toygan.toy.figures2d RUN_DIR PREFIX\n"
+                         "       python -m toygan.toy.figures2d --table PREFIX.json\n")  # fmt: skip
         return 2
     for p in export_benchmark(*argv):
         print(p)

@@ -169,20 +169,51 @@ def real_points(dist: GaussianMixture, n: int = 2500, seed: int = 1) -> np.ndarr
     return dist.sample(n, torch.Generator().manual_seed(seed)).numpy()
 
 
-def panel_data(snap: Snapshot2D, dist: GaussianMixture, objective: str) -> np.ndarray | None:
-    """The optimal D for the current G on the snapshot's grid (R, R), as the objective reports
-    D, from a KDE of G's samples; NaN where neither distribution has mass (below ``MASS_FLOOR``
-    of the peak of (p_data + p_g) / 2: there D* is a ratio of two tails and does not enter
-    V(D, G)); None for a critic (no pointwise optimum)."""
+def optimum_grid(dist: GaussianMixture, p_g, objective: str, extent: np.ndarray, n: int):
+    """The optimal D for the density ``p_g`` (anything with ``log_prob``) on an (n, n) grid over
+    ``extent``, as the objective reports D; NaN where neither distribution has mass (below
+    ``MASS_FLOOR`` of the peak of (p_data + p_g) / 2: there D* is a ratio of two tails and does
+    not enter V(D, G)); None for a critic (no pointwise optimum)."""
     o = get_objective(objective)
-    if o.family == "wasserstein" or len(snap.fake) < 2:
+    if o.family == "wasserstein":
+        return None
+    pts = grid_points(extent, n)  # (n * n, 2)
+    opt = optimal_discriminator(dist, p_g, o)(pts)
+    mass = torch.logaddexp(dist.log_prob(pts), p_g.log_prob(pts))  # log(p_data + p_g)
+    opt = torch.where(mass >= mass.max() + np.log(MASS_FLOOR), opt, torch.nan)
+    return opt.reshape(n, n).numpy()
+
+
+def panel_data(snap: Snapshot2D, dist: GaussianMixture, objective: str) -> np.ndarray | None:
+    """``optimum_grid`` for the current G, from a KDE of its samples, on the snapshot's grid."""
+    if len(snap.fake) < 2:
         return None
     kde = SampleDensity(snap.fake.astype(np.float64))
-    pts = grid_points(snap.extent, snap.d.shape[0])
-    opt = optimal_discriminator(dist, kde, o)(pts)
-    mass = torch.logaddexp(dist.log_prob(pts), kde.log_prob(pts))  # log(p_data + p_g)
-    opt = torch.where(mass >= mass.max() + np.log(MASS_FLOOR), opt, torch.nan)
-    return opt.reshape(snap.d.shape).numpy()
+    return optimum_grid(dist, kde, objective, snap.extent, snap.d.shape[0])
+
+
+def draw_mixture_optimum(
+    ax,
+    dist: GaussianMixture,
+    p_g: GaussianMixture,
+    objective: str = "nonsaturating",
+    title: str | None = None,
+):
+    """D* of two known mixtures (no sampling, no KDE), with the modes of both marked: the
+    theory's picture beside a trained D's. Returns the image (for a colorbar)."""
+    extent = plot_extent(dist)
+    opt = optimum_grid(dist, p_g, objective, extent, N_GRID)
+    if opt is None:
+        raise ValueError(f"{objective} is a critic: it has no pointwise optimum to draw")
+    im = _field(ax, opt, extent, objective)
+    for mix, color, label in ((dist, REAL_COLOR, "p_data modes"), (p_g, FAKE_COLOR, "p_g modes")):
+        loc = mix.loc.numpy()  # (K, 2)
+        ax.scatter(loc[:, 0], loc[:, 1], s=18, facecolors="none", edgecolors=color, lw=1.2,
+                   label=label)  # fmt: skip
+    ax.set_title(title or "D* = p_data / (p_data + p_g) (grey: no mass)", fontsize=10)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return im
 
 
 def _field(ax, grid: np.ndarray, extent, objective: str):

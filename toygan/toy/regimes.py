@@ -9,7 +9,7 @@ mixture) and objective it trains ``seeds`` GANs as one vectorised ensemble (``to
 and records the success rate (final W1 < threshold and every mode covered, as in
 ``toygan.toy.compare``).
 
-    python -m toygan.run --diagnostic regimes [--seeds 16] [--steps 1000]
+    python -m toygan.run --diagnostic regimes [--seeds 16] [--steps 1000] [--ray local]
 
 writes config.json, regimes.csv (one row per cell, objective and seed), regimes_summary.csv (one
 row per cell and objective) and regimes.png into ``--out``.
@@ -18,6 +18,7 @@ row per cell and objective) and regimes.png into ``--out``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import statistics
 import time
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toygan import io, rundir
+from toygan import io, rundir, sweep
 from toygan.cli import OneLineParser, add_dataclass_arguments, add_force_argument, require, run_cli
 from toygan.objectives import OBJECTIVES
 from toygan.toy.compare import (
@@ -57,6 +58,7 @@ class RegimeOptions:
     eval_samples: int = 2000  # G samples per member for the final W1 and modes
     out: str = "runs/regimes"  # output directory
     progress: bool = False  # show a progress bar per ensemble
+    ray: str | None = None  # run the cells as Ray tasks: local, or a cluster's HOST:PORT
 
 
 def cell_config(cfg: ToyConfig, objective: str, k: int, d_lr: float, offset: float) -> ToyConfig:
@@ -91,15 +93,15 @@ def run_cell(cfg: ToyConfig, seeds: list[int], opts: RegimeOptions) -> list[dict
 
 def regime_grid(cfg: ToyConfig, opts: RegimeOptions) -> list[dict[str, Any]]:
     """Rows (objective, k, d_lr_scale, offset, seed, w1, modes_covered, diverged, success) of
-    every cell of the grid; each cell and objective is one ensemble on the same seeds."""
+    every cell of the grid; each cell and objective is one ensemble on the same seeds, trained
+    here or as a Ray task (``opts.ray``, ``toygan.sweep``)."""
     seeds = list(range(cfg.seed, cfg.seed + opts.seeds))
-    rows = []
-    cells = itertools.product(opts.offset_grid, opts.k_grid, opts.d_lr_grid, opts.objective)
-    for offset, k, d_lr, obj in cells:
-        cell = {"objective": obj, "k": k, "d_lr_scale": d_lr, "offset": offset}
-        for r in run_cell(cell_config(cfg, obj, k, d_lr, offset), seeds, opts):
-            rows.append({**cell, **r})
-    return rows
+    grid = itertools.product(opts.offset_grid, opts.k_grid, opts.d_lr_grid, opts.objective)
+    cells = [{"objective": obj, "k": k, "d_lr_scale": d_lr, "offset": offset}
+             for offset, k, d_lr, obj in grid]  # fmt: skip
+    cfgs = [cell_config(cfg, c["objective"], c["k"], c["d_lr_scale"], c["offset"]) for c in cells]
+    results = sweep.map_cells(functools.partial(run_cell, seeds=seeds, opts=opts), cfgs, opts.ray)
+    return [{**c, **r} for c, rs in zip(cells, results, strict=True) for r in rs]
 
 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -144,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         require(min(opts.d_lr_grid) > 0, "d_lr_grid", f"must be > 0, got {opts.d_lr_grid}")
         require(opts.w1_threshold > 0, "w1_threshold", f"must be > 0, got {opts.w1_threshold}")
         require(opts.eval_samples >= 10, "eval_samples", f"must be >= 10, got {opts.eval_samples}")
+        sweep.prepare(opts.ray, cfg.device)
         with rundir.running(opts.out, "regimes", force=args.force) as out:
             io.write_json(
                 out / "config.json", {"toy": cfg.to_dict(), "regimes": dataclasses.asdict(opts)}
