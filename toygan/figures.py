@@ -52,7 +52,7 @@ def family(out: Path) -> list[Path]:
     paths += measures.save_figure2(G.G.eval(), G.game, G.prior, out / "infogan_figure2", seed=0)
     curves = plots_mnist.read_info_curves(committed)
     paths.append(plots_mnist.save_info_curves(curves, out / "infogan_l_info.png"))
-    panels = {  # BiGAN's D before and after the fix of its batch norm (README, "BiGAN")
+    panels = {  # BiGAN's D before and after the fix of its batch norm (docs/family.md, "BiGAN")
         "D on real and fake pairs in one pass": committed / "bigan_joint.csv",
         "D on each minibatch apart (the code)": committed / "bigan_separate.csv",
     }

@@ -41,7 +41,7 @@ PRETRAINED = {
     "goodfellow2014": ("gan", "goodfellow2014"),
     "modern": ("gan", "modern"),
     "dcgan": ("gan", "dcgan"),
-    "cgan": ("cgan", "dcgan"),  # the CGAN that reaches the 97% goal (README, "CGAN")
+    "cgan": ("cgan", "dcgan"),  # the CGAN that reaches the 97% goal (docs/family.md, "CGAN")
     "mirza2014": ("cgan", "mirza2014"),  # CGAN's own MLPs, G sampled with its dropout
     "infogan": ("infogan", "chen2016"),
     "bigan": ("bigan", "donahue2016"),

@@ -45,7 +45,7 @@
   stays on when sampling (``intrinsic_dropout``), as in that code's ``IntrinsicDropoutGenerator``,
   whose ``sample`` (the one its ``parzen_ll.py`` calls) applies the training dropout: with
   z ~ U[0, 1]^100 G learns to draw its variety from the dropout masks, so in PyTorch's eval mode
-  it draws one image per label (README, "CGAN": validation Parzen with and without).
+  it draws one image per label (docs/family.md, "CGAN": validation Parzen with and without).
 - ``chen2016`` (``--model infogan``): InfoGAN's released MNIST setup (openai/InfoGAN
   ``run_mnist_exp.py``): the ``dcgan`` networks with the Q head on D's body
   (``InfoDiscriminator``), latent U(-1, 1)^62 + c_1 ~ Cat(10) + c_2, c_3 ~ U(-1, 1), Adam beta1
@@ -60,7 +60,7 @@
   layer starting at zero, E(x) = 2 sigmoid(.) - 1 (the uniform latent's ``logits_to_sample``),
   leak 0.2; D called on the real and the fake pairs separately, so each minibatch is batch-
   normalised on its own (the code has no ``--cat_inputs``; one joint pass let D win from the
-  first epoch, D(real) .99, D(fake) .01: README, "BiGAN"); Adam
+  first epoch, D(real) .99, D(fake) .01: docs/family.md, "BiGAN"); Adam
   2e-4, beta1 0.5, batch 128, weight decay 2.5e-5; D, G and E updated from one pass
   (``all_updates = g_updates + d_updates + e_updates``), G and E on swapped labels; the learning
   rate constant for 200 epochs, then decaying exponentially, epoch by epoch, to 0.01 of it at

@@ -41,14 +41,16 @@ def fit_discriminator(
     """Train a fresh ``Discriminator`` to tell samples of ``p_data`` from samples of ``p_g``.
 
     Args:
-        p_data, p_g: anything with ``sample(n, generator)`` returning (n, d) samples (d: the
-            ``dim`` of ``p_data``, 1 if it has none).
+        p_data: anything with ``sample(n, generator)`` returning (n, d) samples (d: its
+            ``dim``, 1 if it has none).
+        p_g: the same for the generator's distribution.
         steps: D updates, each on ``batch_size`` fresh samples of each distribution.
         seed: seeds the initialisation and every minibatch (the global RNG is left untouched).
         lr: Adam learning rate (betas (0.5, 0.999), as in the engine's runs), decayed linearly to
             0 over ``steps`` so the minibatch noise of the last steps averages out.
-        width, depth, activation: the discriminator MLP (``toygan.models.Discriminator``). A
-            smooth activation (``"elu"``) gives a smooth D, like D*.
+        width: hidden width of the discriminator MLP (``toygan.models.Discriminator``).
+        depth: its number of hidden layers.
+        activation: its activation; a smooth one (``"elu"``) gives a smooth D, like D*.
         device: "cpu", "cuda" or "auto".
         snapshot_every: call ``callback(step, D)`` at step 0, every ``snapshot_every`` steps and
             after the last one (0: only at 0 and at the end).

@@ -125,7 +125,8 @@ def value_function(
             log(1 - D) = logsigmoid(-l), exact for any l) or ``"probs"`` D(x) in [0, 1]
             (probabilities round to 0 or 1 in the tails, where log(1 - D) becomes -inf: pass
             logits for D*).
-        interval, quad: passed to ``quadrature_rule``.
+        interval: passed to ``quadrature_rule``.
+        quad: further keyword arguments of ``quadrature_rule``.
     """
     if interval is not None:
         quad["interval"] = interval
