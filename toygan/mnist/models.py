@@ -140,8 +140,8 @@ class ConditionalDCGANDiscriminator(nn.Module):
     with one-hot y joined to the input of every layer, as constant maps before the convolutions
     and as 10 more inputs before the FC layers (DCGAN's conditional MNIST D, carpedm20
     DCGAN-tensorflow); (x (batch, 784), y (batch,)) -> logits (batch, 1). Two designs that did
-    not train (docs/family.md, "CGAN"): y joined to the 6,272 conv features only (D, and so G, ignored
-    the label) and a projection discriminator (D won in the first epoch)."""
+    not train (docs/family.md, "CGAN"): y joined to the 6,272 conv features only (D, and so G,
+    ignored the label) and a projection discriminator (D won in the first epoch)."""
 
     def __init__(self, n_classes: int = 10) -> None:
         super().__init__()
