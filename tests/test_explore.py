@@ -3,6 +3,7 @@ browser would (``Button.click()`` runs the ``on_click`` handlers; no frontend, n
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -75,7 +76,6 @@ def test_pause_stops_between_intervals(ex):
     "values, said",
     [
         ({"objective": "wasserstein_gp", "unrolled": 2}, "unrolled: unrolling differentiates"),
-        ({"packing": 2}, "packing: the 1D panel draws D(x) of one sample"),  # 2D only
         ({"lr": 0.0}, "lr: must be a number > 0"),
         ({"batch_size": 0}, "batch: must be >= 1"),
     ],
@@ -142,3 +142,14 @@ def test_explore_displays_the_controls_and_redraws_one_picture(monkeypatch):
     ex.reset()  # a fresh panel, drawn in the same place
     assert len(shown) == 2 and len(updates) == 3
     assert updates[-1] is ex.panel.fig
+
+
+def test_packing_in_1d_draws_the_packed_d_beside_gs_samples():
+    ex = Explorer(show=False, **TINY, packing=2)
+    assert ex.trainer is not None, ex.message
+    ex.buttons["Step"].click()
+    snap = ex.panel.snapshots[-1]
+    assert snap.step == ex.trainer.step > 0
+    d = np.asarray(snap.d)
+    assert d.shape == np.asarray(snap.grid).shape and np.isfinite(d).all()
+    assert ((d > 0) & (d < 1)).all()  # probabilities of the packed D, averaged over partners

@@ -6,8 +6,8 @@ Reset buttons, above the ``LivePanel`` of ``toygan.toy.live``. Step trains one r
 Play trains "Play: steps" steps one interval at a time in a background thread, so the kernel
 stays free for Pause (honoured between intervals). The model's settings take effect at the next
 Reset, which builds a fresh ``build_trainer(cfg)``: the same settings and seed, the same run. A
-setting the run cannot take (what ``check_config`` refuses, or packing in 1D, which the panel
-cannot draw) shows one line in the widget instead of raising.
+setting the run cannot take (what ``check_config`` refuses, or what fails while building or
+training) shows one line in the widget instead of raising.
 
     explorer = toygan.explore(dataset="ring", device="cpu")
     explorer.step()  # what the buttons call: step(), play(), pause(), reset()
@@ -50,11 +50,8 @@ NOTE = "Model settings apply at <b>Reset</b>; Play steps and redraw-every apply 
 
 
 def check_explorable(cfg: ToyConfig) -> None:
-    """``check_config``, and what the live panel cannot draw; ``UsageError`` naming the flag."""
+    """``check_config``: ``UsageError`` naming the flag of a setting the run cannot take."""
     check_config(cfg)
-    if cfg.dim == 1 and cfg.packing > 1:
-        raise UsageError("--packing", "the 1D panel draws D(x) of one sample; packing > 1 is "
-                         "drawn on the 2D datasets (ring, grid, ...)")  # fmt: skip
 
 
 class Explorer:

@@ -48,8 +48,15 @@ def live_snapshot(
     o = get_objective(objective)
     fake = generate(trainer, n_samples, seed)  # (n, 1)
     w1 = wasserstein1(fake.cpu(), data) if torch.isfinite(fake).all() else float("inf")
-    snap = plots.take_snapshot(step, trainer.D, real, fake, data, x_range, metrics={"w1": w1})
-    if o.family != "gan":  # the raw output (least squares, hinge, critic), not a probability
+    packed = None
+    if plots2d.packing_of(trainer) > 1:  # D judges packs: each point beside G's samples
+
+        def packed(grid):  # (G,) -> D's reported output (G,), averaged over partners
+            return plots2d.d_on_grid(trainer, torch.as_tensor(grid).unsqueeze(1), fake).numpy()
+
+    snap = plots.take_snapshot(step, trainer.D, real, fake, data, x_range, metrics={"w1": w1},
+                               d_values=packed)  # fmt: skip
+    if o.family != "gan" and packed is None:  # the raw output (least squares, hinge, critic)
         snap.d = d_output(trainer, snap.grid, o)
     snap.d_star = optimum_on_grid(o, data, snap.fake, snap.grid, snap.d)
     return snap

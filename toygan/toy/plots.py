@@ -61,15 +61,23 @@ def take_snapshot(
     x_range: tuple[float, float] | None = None,
     n_grid: int = 400,
     metrics: dict[str, float] | None = None,
+    d_values=None,
 ) -> Snapshot:
-    """Evaluate D, p_data, the KDE of p_g and D* on a grid; ``real``/``fake`` are (n, 1)."""
+    """Evaluate D, p_data, the KDE of p_g and D* on a grid; ``real``/``fake`` are (n, 1).
+
+    ``d_values``: a function of the grid (G,) returning D's probabilities (G,) to use instead of
+    calling ``discriminator`` on single points (a packed D judges packs: ``toygan.toy.live``)."""
     lo, hi = x_range or plot_range(dist)
     grid = torch.linspace(lo, hi, n_grid, dtype=torch.float64)  # (G,)
-    device = next(discriminator.parameters()).device
-    was_training = discriminator.training
-    discriminator.eval()
-    logits = discriminator(grid.to(device, torch.float32).unsqueeze(1))  # (G, 1)
-    discriminator.train(was_training)
+    if d_values is None:
+        device = next(discriminator.parameters()).device
+        was_training = discriminator.training
+        discriminator.eval()
+        logits = discriminator(grid.to(device, torch.float32).unsqueeze(1))  # (G, 1)
+        discriminator.train(was_training)
+        d = torch.sigmoid(logits.double()).reshape(-1).cpu().numpy()  # (G,)
+    else:
+        d = np.asarray(d_values(grid), dtype=np.float64).reshape(-1)  # (G,)
     fake64 = fake.detach().double().cpu().reshape(-1)
     kde = SampleDensity(fake64)
     log_p_data, log_p_g = dist.log_prob(grid), kde.log_prob(grid)
@@ -78,7 +86,7 @@ def take_snapshot(
         grid=grid.numpy(),
         p_data=log_p_data.exp().numpy(),
         p_g=log_p_g.exp().numpy(),
-        d=torch.sigmoid(logits.double()).reshape(-1).cpu().numpy(),
+        d=d,
         d_star=torch.sigmoid(log_p_data - log_p_g).numpy(),
         real=real.detach().double().cpu().reshape(-1).numpy(),
         fake=fake64.numpy(),

@@ -80,8 +80,9 @@ def packing_of(trainer: GANTrainer) -> int:
 
 @torch.no_grad()
 def d_on_grid(trainer: GANTrainer, points: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """D's reported output at ``points`` (P, 2), float32 (P,); a packed D sees each point beside
-    partners drawn from ``fake`` (the average over ``N_PARTNERS`` draws)."""
+    """D's reported output at ``points`` (P, d), float32 (P,); a packed D sees each point beside
+    m - 1 partners drawn from ``fake``, the same for every point (the average over
+    ``N_PARTNERS`` draws)."""
     obj, m = trainer.objective, packing_of(trainer)
     x = points.to(trainer.device, torch.float32)
     was = trainer.D.training
@@ -92,7 +93,9 @@ def d_on_grid(trainer: GANTrainer, points: torch.Tensor, fake: torch.Tensor) -> 
         rng = torch.Generator(fake.device).manual_seed(0)
         out = torch.zeros(len(x), device=trainer.device)
         for _ in range(N_PARTNERS):
-            idx = torch.randint(len(fake), (len(x), m - 1), generator=rng, device=fake.device)
+            # the same partners for every point (common random numbers): a smooth picture of D
+            idx = torch.randint(len(fake), (1, m - 1), generator=rng, device=fake.device)
+            idx = idx.expand(len(x), m - 1)
             packs = torch.cat([x.unsqueeze(1), fake[idx].to(x)], 1).reshape(len(x), -1)
             out += obj.d_statistic(trainer.D(packs)).reshape(-1) / N_PARTNERS
     trainer.D.train(was)
