@@ -5,17 +5,12 @@ run and for the benchmark table."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from test_reliability import _kill_after_first_checkpoint, one_line_error, snapshot_files
+from test_reliability import assert_kill_and_resume_is_bitwise_exact, one_line_error, snapshot_files
 
-from toygan import rundir
 from toygan.run import main
 
 TINY_2D = ["--dataset", "ring", "--steps", "40", "--snapshot-every", "20", "--n-samples", "200",
@@ -96,19 +91,8 @@ def test_benchmark_bad_flag(argv, flag, tmp_path, capsys):
 def test_kill_and_resume_2d_is_bitwise_exact(tmp_path):
     argv = [*TINY_2D, "--preset", "lin2018", "--train-points", "300", "--steps", "60",
             "--snapshot-every", "20", "--seed", "3"]  # fmt: skip
-    assert main([*argv, "--out", str(tmp_path / "whole")]) == 0
-    out = tmp_path / "killed"
-    _kill_after_first_checkpoint([sys.executable, "-m", "toygan.run", *argv, "--out", str(out)],
-                                 out)  # fmt: skip
-    assert rundir.describe(out) == "a run that was killed or crashed"
-    subprocess.run([sys.executable, "-m", "toygan.run", "--resume", str(out), "--no-progress"],
-                   check=True, timeout=300, env=os.environ | {"OMP_NUM_THREADS": "1"})  # fmt: skip
-    for name in ("samples.npy", "metrics.csv", "snapshots.csv", "panel.png", "strip.png"):
-        assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
-    a = torch.load(out / "checkpoint.pt", weights_only=True)["trainer"]["generator"]
-    b = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=True)["trainer"]["generator"]
-    assert all(torch.equal(a[k], b[k]) for k in a)  # batch norm's population statistics too
-    assert rundir.read_status(out)["state"] == "finished"
+    files = ("samples.npy", "metrics.csv", "snapshots.csv", "panel.png", "strip.png")
+    assert_kill_and_resume_is_bitwise_exact(tmp_path, argv, files)  # batch norm's statistics too
 
 
 def test_benchmark_resumes_and_extends_bit_for_bit(tmp_path, capsys):
