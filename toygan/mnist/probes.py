@@ -170,6 +170,9 @@ def logistic_probe(
 # --- nearest neighbours -------------------------------------------------------------------------
 
 
+RERANK = 8  # fast-distance candidates re-ranked exactly per test row
+
+
 def nearest_index(train_x: ArrayLike, test_x: ArrayLike, *, chunk: int = 1000) -> torch.Tensor:
     """Index (m,) int64 of each test row's nearest training row in Euclidean distance.
 
@@ -177,7 +180,9 @@ def nearest_index(train_x: ArrayLike, test_x: ArrayLike, *, chunk: int = 1000) -
     (chunk, n) distance block: 200 MB for chunk=1000, n=50,000). The row constant ||a||^2 of
     ||a - b||^2 = ||a||^2 - 2 a.b + ||b||^2 does not change the argmin and is dropped. Ties in
     the computed distance go to the lowest training index (``torch.argmin`` returns the first);
-    exact duplicate training rows always tie exactly.
+    exact duplicate training rows always tie exactly. The float32 expansion cancels for near
+    neighbours (its error is ~1e-7 ||b||^2), so the ``RERANK`` closest candidates of each row are
+    re-ranked by ||a - b||^2 computed directly in float64.
     """
     if chunk < 1:
         raise ValueError(f"chunk must be a positive number of rows, got {chunk}")
@@ -186,10 +191,13 @@ def nearest_index(train_x: ArrayLike, test_x: ArrayLike, *, chunk: int = 1000) -
         raise ValueError("train_x is empty")
     vx = _features(test_x, "test_x", d=tx.shape[1]).to(tx.device)
     b_sq = (tx * tx).sum(1)  # (n,)
-    out = [
-        torch.addmm(b_sq, part, tx.T, alpha=-2.0).argmin(1)  # (c, n) -> (c,)
-        for part in vx.split(chunk)
-    ]
+    k = min(RERANK, len(tx))
+    out = []
+    for part in vx.split(chunk):
+        fast = torch.addmm(b_sq, part, tx.T, alpha=-2.0)  # (c, n)
+        cand = fast.topk(k, dim=1, largest=False).indices.sort(1).values  # (c, k), by index
+        exact = (part.double().unsqueeze(1) - tx[cand].double()).square().sum(-1)  # (c, k)
+        out.append(cand.gather(1, exact.argmin(1, keepdim=True)).squeeze(1))  # (c,)
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.int64, device=tx.device)
 
 
